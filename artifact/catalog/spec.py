@@ -1,0 +1,84 @@
+"""What a catalog entry is. Plain frozen data; `table.py` declares the entries, `__init__` expands and looks up."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+METHODS = ("none", "gptq", "awq", "magnitude", "sparsegpt", "wanda")
+QUANTIZATION = ("gptq", "awq")
+PRUNING = ("magnitude", "sparsegpt", "wanda")
+LOADERS = ("hf", "gptq", "api")
+
+
+@dataclass(frozen=True)
+class Base:
+    key: str  # short name, used as the prefix of every derived model's name
+    hub: str  # Hub id of the dense model
+    family: str  # the paper's label: "LLAMA2 Chat", "LLAMA2", "Vicuna Chat"
+    size: str  # "13b"
+    chat_template: str  # conversation template the paper evaluated it with
+    licence: str
+    gated: bool  # the Hub asks for an access request before download
+    loader: str = "hf"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Calibration:
+    dataset: str  # "alpaca-cleaned" (GPTQ), "pile-val" (AWQ), "c4" (SparseGPT, Wanda)
+    samples: int
+    seed: int | None  # None: the paper's release records no seed for this model
+    template: str | None = None  # chat template the calibration text was rendered with (GPTQ); None: plain/unknown
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str  # canonical Hub id, "org/repo@revision" ("org/repo" for a dense base model)
+    name: str  # short name: "llama-2-13b-chat-gptq-4bit-s0"
+    base: Base
+    method: str
+    repo: str
+    revision: str | None
+    bits: int  # 16 for dense and pruned bf16 checkpoints, else the quantization bits
+    pattern: str | None = None  # N:M sparsity, "2:4"
+    sparsity: float | None = None
+    group_size: int | None = None
+    desc_act: bool | None = None
+    calibration: Calibration | None = None
+    loader: str = "hf"
+    dtype: str | None = "bfloat16"
+    aliases: tuple[str, ...] = field(default=())
+    notes: str = ""
+
+    @property
+    def rate(self) -> str:
+        if self.pattern:
+            return self.pattern
+        return f"{self.bits}bit"
+
+    @property
+    def seed(self) -> int | None:
+        return self.calibration.seed if self.calibration else None
+
+    @property
+    def chat_template(self) -> str:
+        return self.base.chat_template
+
+    @property
+    def tokenizer(self) -> str:
+        return self.base.hub
+
+    def all_ids(self) -> tuple[str, ...]:
+        return (self.id, self.name, *self.aliases)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["base"] = self.base.hub
+        d["base_key"] = self.base.key
+        d["family"] = self.base.family
+        d["size"] = self.base.size
+        d["chat_template"] = self.chat_template
+        d["tokenizer"] = self.tokenizer
+        d["gated"] = self.base.gated
+        d["licence"] = self.base.licence
+        d["rate"] = self.rate
+        return d

@@ -1,0 +1,43 @@
+"""Typed errors. Every one is a one-sentence message that says what to do; the CLI prints it and exits 2."""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+
+class ArtifactError(Exception):
+    """Usage or setup error: the CLI prints the message and exits with `exit_code`."""
+
+    exit_code = 2
+
+
+class UnknownNameError(ArtifactError):
+    """A name (model, table, perspective, ...) that is not known; the message suggests the closest ones."""
+
+    kind = "name"
+    list_hint = ""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.suggestions = difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown {self.kind} {name!r}{hint} ({self.list_hint})")
+
+
+class UnknownModelError(UnknownNameError):
+    kind = "model"
+    list_hint = "`make models` lists every catalog id"
+
+
+class UnknownTableError(UnknownNameError):
+    kind = "table"
+    list_hint = "`make help` lists the tables and figures"
+
+
+class FileFormatError(ArtifactError):
+    """A data or recipe file that cannot be used as written; names the file and, where known, the line."""
+
+    def __init__(self, path: Path | str, line: int | None, problem: str):
+        self.path, self.line = str(path), line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}; fix the file or restore it with `git checkout -- {path}`")

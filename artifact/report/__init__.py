@@ -1,0 +1,125 @@
+"""Build a paper table from its recipe, diff it against the paper, check the paper's claims, write the files.
+
+    recipe (reproduce/<name>.toml) + source (published | local) -> cells -> diff + claims -> csv / md / json
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FileFormatError
+from ..provenance import sha256_file, stamp
+from ..settings import REPRODUCE, ROOT
+from . import build as build_mod
+from . import claims as claims_mod
+from . import diff as diff_mod
+from . import recipes, render, sources, tolerances
+
+SOURCE_TEXT = {
+    "published": "SOURCE=published: replay of the authors' published per-model scores (project website), "
+                 "not a local run",
+    "local": "SOURCE=local: this artifact's own evaluation results",
+    "generated": "generated from the model catalog, the method registry and the evaluated dimensions",
+}
+
+
+@dataclass
+class Report:
+    result: build_mod.TableResult
+    cells: list[diff_mod.CellDiff]
+    claims: list[claims_mod.ClaimResult]
+    tolerance_text: str
+    provenance: dict
+
+    @property
+    def exit_code(self) -> int:
+        return diff_mod.exit_code(self.cells, self.claims)
+
+    @property
+    def name(self) -> str:
+        return self.result.recipe.name
+
+    def header(self) -> str:
+        r = self.result.recipe
+        lines = [f"# {r.title}", "", f"_{SOURCE_TEXT[self.result.source]}._ Paper: {r.paper}."]
+        if r.notes:
+            lines += ["", r.notes.strip()]
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        return "\n\n".join([self.header(), render.markdown_table(self.result),
+                            render.summary(self.cells, self.claims, self.tolerance_text)])
+
+    def full_markdown(self) -> str:
+        p = self.provenance
+        parts = [self.summary()]
+        if self.cells:
+            parts += ["## Per-cell diff", render.diff_table(self.cells, self.result.recipe.decimals)]
+        parts += ["## Provenance", "\n".join([
+            f"- code commit: `{p['code_commit']}`; made {p['time']}",
+            f"- recipe `{p['recipe']['file']}` sha256 `{p['recipe']['sha256'][:16]}…`",
+            *( [f"- reference `{p['reference']['file']}` sha256 `{p['reference']['sha256'][:16]}…`"]
+               if p.get("reference") else []),
+            f"- tolerances `{p['tolerances']['file']}` sha256 `{p['tolerances']['sha256'][:16]}…`",
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items()),
+            "- every cell's inputs (catalog id, Hub revision, seed, source file, line and sha256) are in the "
+            "JSON file next to this one"])]
+        return "\n\n".join(parts) + "\n"
+
+    def to_json(self) -> dict:
+        r = self.result
+        return {
+            "table": r.recipe.name, "title": r.recipe.title, "paper": r.recipe.paper, "source": r.source,
+            "provenance": self.provenance, "tolerance": self.tolerance_text,
+            "columns": list(r.recipe.columns), "labels": list(r.recipe.labels),
+            "rows": [{"key": k, "labels": list(l)} for k, l in r.rows],
+            "cells": [vars(c) for c in r.cells.values()],
+            "diff": [c.to_dict() for c in self.cells], "claims": [c.to_dict() for c in self.claims],
+            "counts": {"cells": diff_mod.counts(self.cells), "claims": diff_mod.counts(self.claims)},
+            "exit_code": self.exit_code,
+        }
+
+
+def _file(path: Path) -> dict:
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return {"file": str(rel), "sha256": sha256_file(path)}
+
+
+def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report:
+    recipe = recipes.load(name, root)
+    tol = tolerances.load(root / "tolerances.toml")
+    if recipe.kind != "generated" and recipe.tolerance not in tol.published:
+        raise FileFormatError(recipe.path, None, f"tolerance {recipe.tolerance!r} is not one of "
+                                                 f"{', '.join(tol.published)} in {tol.path.name}")
+    scores = None if recipe.kind == "generated" else sources.get(source, results, root)
+    result = build_mod.build(recipe, scores)
+    cells = diff_mod.diff(result, tol)
+    checked = claims_mod.check_all(result)
+    if recipe.kind == "generated":
+        tol_text = "exact text"
+    elif result.source == "published":
+        tol_text = f"replay, ±{tol.published[recipe.tolerance]:g}"
+    else:
+        tol_text = f"local, per-dimension tolerance, WARN band ×{tol.warn_factor:g}"
+    prov = {**stamp(), "recipe": _file(recipe.path), "tolerances": _file(tol.path)}
+    if recipe.reference:
+        prov["reference"] = _file(recipe.reference)
+    return Report(result, cells, checked, tol_text, prov)
+
+
+def write(report: Report, results: Path) -> list[Path]:
+    return render.write(results / "tables", report.name, {
+        ".csv": render.table_csv(report.result),
+        ".md": report.full_markdown(),
+        ".json": render.to_json(report.to_json()),
+    })
+
+
+def last_source(name: str, results: Path) -> str | None:
+    """The SOURCE of the last `make <name>`, so `make diff` diffs what was built."""
+    path = results / "tables" / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["source"]
+    except (OSError, ValueError, KeyError):
+        return None

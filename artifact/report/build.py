@@ -1,0 +1,114 @@
+"""Turn a recipe and a score source into table cells, each carrying the per-model inputs it was made from."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from .. import catalog
+from ..dimensions import BY_LABEL, Dimension
+from ..errors import FileFormatError
+from . import generated
+from .recipes import Recipe, Row
+
+
+@dataclass
+class Cell:
+    row: str
+    column: str
+    value: float | str | None
+    std: float | None = None
+    n: int = 0
+    inputs: list[dict] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class TableResult:
+    recipe: Recipe
+    source: str
+    rows: list[tuple[str, tuple[str, ...]]]  # (row key, labels) in print order
+    cells: dict[tuple[str, str], Cell]
+
+    def value(self, row: str, column: str):
+        cell = self.cells.get((row, column))
+        return None if cell is None else cell.value
+
+
+def _inputs(names, dim: Dimension, scores, role: str) -> list[dict]:
+    out = []
+    for name in names:
+        spec = catalog.get(name)
+        v = scores.lookup(spec, dim)
+        out.append({"role": role, "name": spec.name, "id": spec.id, "revision": spec.revision, "seed": spec.seed,
+                    "metric": dim.key,
+                    "value": None if v is None else v.value, "origin": None if v is None else v.origin})
+    return out
+
+
+def _mean(inputs: list[dict]) -> float | None:
+    vals = [i["value"] for i in inputs]
+    return None if not vals or None in vals else statistics.fmean(vals)
+
+
+def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
+    models = row.cells.get(column, row.models) if row.cells else row.models
+    dim = BY_LABEL[row.metric] if row.cells else BY_LABEL[column]
+    inputs = _inputs(models, dim, scores, "model")
+    note = ""
+    if row.fallback and all(i["value"] is None for i in inputs):
+        inputs = _inputs(row.fallback, dim, scores, "fallback")
+        note = f"no {scores.name} score for {', '.join(models)}; used {', '.join(row.fallback)}"
+    value = _mean(inputs)
+    missing = [i["name"] for i in inputs if i["value"] is None]
+    cell = Cell(row.key, column, value, n=len(inputs), inputs=inputs, note=note)
+    if recipe.kind == "spread" and value is not None and len(inputs) > 1:
+        cell.std = statistics.stdev(i["value"] for i in inputs)
+    if recipe.kind == "relative":
+        base = _inputs(row.baseline, dim, scores, "baseline")
+        cell.inputs += base
+        missing += [i["name"] for i in base if i["value"] is None]
+        cell.value = None if value is None or _mean(base) is None else value - _mean(base)
+    if missing:
+        cell.value, cell.std = None, None
+        cell.note = f"no {scores.name} score for {', '.join(missing)}"
+    return cell
+
+
+def _derive(how: str, values: list[float]) -> float:
+    return statistics.fmean(values) if how == "mean" else statistics.stdev(values)
+
+
+def build(recipe: Recipe, scores) -> TableResult:
+    cells: dict[tuple[str, str], Cell] = {}
+    if recipe.kind == "generated":
+        if recipe.generator not in generated.GENERATORS:
+            raise FileFormatError(recipe.path, None, f"generator {recipe.generator!r} is not one of "
+                                                     f"{', '.join(generated.GENERATORS)}")
+        rows = []
+        for labels, values in generated.GENERATORS[recipe.generator](recipe):
+            key = "/".join(labels)
+            rows.append((key, labels))
+            cells.update({(key, c): Cell(key, c, values[c]) for c in recipe.columns})
+        return TableResult(recipe, "generated", rows, cells)
+    plain = [c for c in recipe.columns if c not in recipe.derived]
+    for row in recipe.rows:
+        for column in plain:
+            cells[(row.key, column)] = _cell(recipe, row, column, scores)
+        vals = [cells[(row.key, c)].value for c in plain]
+        for column, how in recipe.derived.items():
+            ok = None not in vals
+            cells[(row.key, column)] = Cell(row.key, column, _derive(how, vals) if ok else None, n=len(vals),
+                                            note=f"{how} of {', '.join(plain)}" if ok else "an input is missing")
+    return TableResult(recipe, scores.name, [(r.key, r.labels) for r in recipe.rows], cells)
+
+
+def plan(recipe: Recipe, scores) -> list[dict]:
+    """What each cell needs: models, metric, and whether the chosen source has a value (the dry run)."""
+    result = build(recipe, scores)
+    out = []
+    for (row, column), cell in result.cells.items():
+        needs = [f"{i['name']} ({i['metric']})" for i in cell.inputs]
+        out.append({"row": row, "column": column, "needs": needs,
+                    "missing": [i["name"] for i in cell.inputs if i["value"] is None],
+                    "available": cell.value is not None})
+    return out

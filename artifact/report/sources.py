@@ -1,0 +1,123 @@
+"""Where a cell's per-model numbers come from.
+
+published  the authors' website scores (replay). The 2-decimal `leaderboard_full.csv` wins over the 1-decimal
+           `num_sheet.csv` where it has the model and dimension: the paper averaged the 2-decimal values.
+local      our own evaluation results: `<results>/eval/**/score.json`, one file per (model revision, perspective,
+           config), written by `make eval`. Fields read here: `model` (any catalog id), `dimension` (a key of
+           artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`. Two results for the same model
+           and dimension with different configs are refused, never averaged silently.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .. import catalog
+from ..dimensions import BY_KEY, DIMENSIONS, Dimension
+from ..errors import ArtifactError, FileFormatError
+from ..provenance import sha256_file
+from ..settings import REPRODUCE, ROOT
+
+WEBSITE = REPRODUCE / "reference" / "website"
+SOURCES = ("published", "local")
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float
+    origin: dict = field(default_factory=dict)  # file, line, column, sha256, source key: enough to find it again
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def read_website_table(path: Path, columns: dict[str, str], source: str) -> dict[tuple[str, str], Value]:
+    """{(catalog id, dimension key): Value} from one website CSV; every row must name exactly one catalog model."""
+    cat, digest, out, seen = catalog.load(), sha256_file(path), {}, {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ["Model", *columns] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise FileFormatError(path, 1, f"header lacks column(s) {', '.join(missing)}")
+        for line, row in enumerate(reader, start=2):
+            spec = cat.find(row["Model"])
+            if spec is None:
+                raise FileFormatError(path, line, f"model {row['Model']!r} is not in the catalog")
+            if spec.id in seen:
+                raise FileFormatError(path, line, f"{row['Model']!r} is the same catalog model as line "
+                                                  f"{seen[spec.id]} ({spec.id})")
+            seen[spec.id] = line
+            for col, key in columns.items():
+                try:
+                    v = float(row[col])
+                except (TypeError, ValueError):
+                    raise FileFormatError(path, line, f"column {col!r} holds {row[col]!r}, not a number") from None
+                out[(spec.id, key)] = Value(v, {"source": source, "file": _rel(path), "line": line, "column": col,
+                                                "sha256": digest, "as_published": row["Model"]})
+    return out
+
+
+class PublishedScores:
+    name = "published"
+
+    def __init__(self, website: Path = WEBSITE):
+        self.sheet = read_website_table(website / "num_sheet.csv",
+                                        {d.website: d.key for d in DIMENSIONS if d.website}, "website-num_sheet")
+        self.full = read_website_table(website / "leaderboard_full.csv",
+                                       {d.website_full: d.key for d in DIMENSIONS if d.website_full},
+                                       "website-leaderboard_full")
+
+    def lookup(self, spec: catalog.ModelSpec, dim: Dimension) -> Value | None:
+        key = (spec.id, dim.key)
+        return self.full.get(key) or self.sheet.get(key)
+
+    def models(self) -> set[str]:
+        return {m for m, _ in self.sheet} | {m for m, _ in self.full}
+
+
+class LocalScores:
+    name = "local"
+
+    def __init__(self, results: Path):
+        self.root = results / "eval"
+        self.values: dict[tuple[str, str], Value] = {}
+        for path in sorted(self.root.glob("**/score.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                spec = catalog.load().find(data["model"])
+                dim = BY_KEY[data["dimension"]]
+                value = float(data["score"])
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise FileFormatError(path, None, f"not a readable score file ({e!r})") from None
+            if spec is None:
+                raise FileFormatError(path, None, f"model {data['model']!r} is not in the catalog")
+            key = (spec.id, dim.key)
+            origin = {"source": "local", "file": _rel(path), "sha256": sha256_file(path),
+                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash")}}
+            if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:
+                raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
+                                    f"({self.values[key].origin['file']} and {origin['file']}); remove one")
+            self.values[key] = Value(value, origin)
+
+    def lookup(self, spec: catalog.ModelSpec, dim: Dimension) -> Value | None:
+        return self.values.get((spec.id, dim.key))
+
+
+@lru_cache(maxsize=4)
+def published(website: Path = WEBSITE) -> PublishedScores:
+    return PublishedScores(website)
+
+
+def get(name: str, results: Path, recipes: Path = REPRODUCE):
+    if name == "published":
+        return published(recipes / "reference" / "website")
+    if name == "local":
+        return LocalScores(results)
+    raise ArtifactError(f"unknown SOURCE {name!r}; use SOURCE=published (the paper's scores) or SOURCE=local")
