@@ -24,6 +24,16 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def rel(path: Path) -> str:
+    """A path as provenance records it: relative to the repository when inside it, else absolute."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def file_record(path: Path) -> dict:
+    return {"file": rel(path), "sha256": sha256_file(path)}
+
+
 def code_commit(root: Path = ROOT) -> str:
     """HEAD of the checkout, with `+dirty` when tracked files differ from it; `unknown` outside git."""
     def git(*args: str) -> str:

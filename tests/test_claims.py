@@ -1,4 +1,3 @@
-import pytest
 
 from artifact.report import claims
 from artifact.report.build import Cell, TableResult
@@ -9,7 +8,7 @@ COLS = ("A", "B", "C", "D")
 
 def table(rows: dict[str, tuple]) -> TableResult:
     recipe = Recipe(name="t", path=None, title="t", paper="", kind="scores", labels=("row",), columns=COLS, rows=())
-    cells = {(k, c): Cell(k, c, v) for k, vals in rows.items() for c, v in zip(COLS, vals)}
+    cells = {(k, c): Cell(k, c, v) for k, vals in rows.items() for c, v in zip(COLS, vals, strict=True)}
     return TableResult(recipe, "published", [(k, (k,)) for k in rows], cells)
 
 

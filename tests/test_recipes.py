@@ -3,7 +3,6 @@ import pytest
 from artifact.errors import FileFormatError, UnknownTableError
 from artifact.report import recipes
 
-from .conftest import ROOT
 
 PAPER_ORDER = ["table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig10", "fig11"]
 

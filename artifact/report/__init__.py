@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import FileFormatError
-from ..provenance import sha256_file, stamp
-from ..settings import REPRODUCE, ROOT
+from ..provenance import file_record, stamp
+from ..settings import REPRODUCE
 from . import build as build_mod
 from . import claims as claims_mod
 from . import diff as diff_mod
@@ -81,11 +81,6 @@ class Report:
         }
 
 
-def _file(path: Path) -> dict:
-    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return {"file": str(rel), "sha256": sha256_file(path)}
-
-
 def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report:
     recipe = recipes.load(name, root)
     tol = tolerances.load(root / "tolerances.toml")
@@ -102,9 +97,9 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report
         tol_text = f"replay, ±{tol.published[recipe.tolerance]:g}"
     else:
         tol_text = f"local, per-dimension tolerance, WARN band ×{tol.warn_factor:g}"
-    prov = {**stamp(), "recipe": _file(recipe.path), "tolerances": _file(tol.path)}
+    prov = {**stamp(), "recipe": file_record(recipe.path), "tolerances": file_record(tol.path)}
     if recipe.reference:
-        prov["reference"] = _file(recipe.reference)
+        prov["reference"] = file_record(recipe.reference)
     return Report(result, cells, checked, tol_text, prov)
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import FileFormatError
-from ..settings import ROOT
+from ..provenance import rel
 from .build import TableResult
 from .recipes import Recipe
 from .tolerances import Tolerances
@@ -60,7 +60,6 @@ def source_keys(root: Path) -> frozenset[str]:
 
 def load_reference(recipe: Recipe) -> dict[tuple[str, str], RefCell]:
     path = recipe.reference
-    rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     if not path.is_file():
         raise FileFormatError(path, None, "reference file is missing")
     numeric = recipe.kind != "generated"
@@ -75,7 +74,7 @@ def load_reference(recipe: Recipe) -> dict[tuple[str, str], RefCell]:
         for line, row in enumerate(reader, start=2):
             if len(row) != len(header):
                 raise FileFormatError(path, line, f"{len(row)} fields, the header has {len(header)}")
-            rec = dict(zip(header, row))
+            rec = dict(zip(header, row, strict=True))
             if rec["source"] not in source_keys(recipe.path.parent):
                 raise FileFormatError(path, line, f"source {rec['source']!r} is not a key of "
                                                   "reproduce/reference/sources.toml")
@@ -88,7 +87,7 @@ def load_reference(recipe: Recipe) -> dict[tuple[str, str], RefCell]:
                     except ValueError:
                         raise FileFormatError(path, line, f"column {col!r} holds {rec[col]!r}, not a number") \
                             from None
-                out[(key, col)] = RefCell(value, rec["source"], rel, line)
+                out[(key, col)] = RefCell(value, rec["source"], rel(path), line)
     return out
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from .. import catalog
 from ..dimensions import BY_KEY, DIMENSIONS, Dimension
 from ..errors import ArtifactError, FileFormatError
-from ..provenance import sha256_file
-from ..settings import REPRODUCE, ROOT
+from ..provenance import rel, sha256_file
+from ..settings import REPRODUCE
 
 WEBSITE = REPRODUCE / "reference" / "website"
 SOURCES = ("published", "local")
@@ -29,13 +29,6 @@ SOURCES = ("published", "local")
 class Value:
     value: float
     origin: dict = field(default_factory=dict)  # file, line, column, sha256, source key: enough to find it again
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def read_website_table(path: Path, columns: dict[str, str], source: str) -> dict[tuple[str, str], Value]:
@@ -59,7 +52,7 @@ def read_website_table(path: Path, columns: dict[str, str], source: str) -> dict
                     v = float(row[col])
                 except (TypeError, ValueError):
                     raise FileFormatError(path, line, f"column {col!r} holds {row[col]!r}, not a number") from None
-                out[(spec.id, key)] = Value(v, {"source": source, "file": _rel(path), "line": line, "column": col,
+                out[(spec.id, key)] = Value(v, {"source": source, "file": rel(path), "line": line, "column": col,
                                                 "sha256": digest, "as_published": row["Model"]})
     return out
 
@@ -99,7 +92,7 @@ class LocalScores:
             if spec is None:
                 raise FileFormatError(path, None, f"model {data['model']!r} is not in the catalog")
             key = (spec.id, dim.key)
-            origin = {"source": "local", "file": _rel(path), "sha256": sha256_file(path),
+            origin = {"source": "local", "file": rel(path), "sha256": sha256_file(path),
                       **{k: data.get(k) for k in ("revision", "scorer", "config_hash")}}
             if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:
                 raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
