@@ -1,4 +1,3 @@
-
 from artifact.report import claims
 from artifact.report.build import Cell, TableResult
 from artifact.report.recipes import Claim, Recipe
