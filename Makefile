@@ -14,7 +14,8 @@ SOURCE ?= published
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all bench-compress $(TABLES)
+.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all bench-compress pull pull-all push \
+	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
@@ -62,6 +63,24 @@ rebuild: setup ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN
 
 rebuild-all: setup ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
 	$(PY) -m artifact rebuild-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
+
+pull: setup ## download a model from the Hub, verified: make pull MODEL=<id> [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
+	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make pull MODEL=llama-2-13b-chat-gptq-4bit-s0 (make models lists them)" >&2; exit 2; }
+	$(PY) -m artifact pull $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(REPO)) $(if $(REVISION),--revision $(REVISION))
+
+pull-all: setup ## pull every catalog model matching FILTER, e.g. FILTER='base=llama-2-13b-chat method=gptq'
+	$(PY) -m artifact pull-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
+
+push: setup ## upload a stored model with a model card: make push MODEL=<id> REPO=<org/name> [REVISION=<branch>] [FORCE=1] [DRY_RUN=1]
+	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "error: say what and where, e.g. make push MODEL=smollm2-135m-instruct-wanda-2to4-s0 REPO=me/smol-wanda" >&2; exit 2; }
+	$(PY) -m artifact push $(MODEL) --repo $(REPO) $(if $(REVISION),--revision $(REVISION)) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
+
+verify: setup ## re-hash the model store against its manifests and checksums/ (MODEL=<id> for one); exit 1 on a mismatch
+	$(PY) -m artifact verify $(MODEL)
+
+checksums: setup ## record a model's sha256 manifest in checksums/ from the Hub's metadata: make checksums MODEL=<id>
+	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
+	$(PY) -m artifact checksums $(MODEL)
 
 bench-compress: setup ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
 	$(PY) -m artifact.bench compress

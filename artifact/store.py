@@ -109,6 +109,31 @@ def commit(tmp: Path, final: Path, recipe: dict) -> dict[str, str]:
     return entries
 
 
+def check(folder: Path, checksums: Path) -> list[str]:
+    """Problems of a store folder: against its own SHA256SUMS, and against `checksums/models/<name>.sha256` when
+    that record belongs to this very model (the same recipe key, or the same pulled commit)."""
+    problems = verify(folder)
+    recipe = read_recipe(folder) or {}
+    side = checksums / "models" / f"{folder.name}.json"
+    if not side.is_file():
+        return problems
+    record = json.loads(side.read_text(encoding="utf-8"))
+    same = record.get("recipe_key") == recipe.get("recipe_key") if "commit" not in record or \
+        recipe.get("kind") != "pulled" else record.get("commit") == recipe.get("commit")
+    if not same:
+        return problems
+    converted = set(recipe.get("converted") or {})
+    actual = manifest(folder)
+    for name, digest in parse_manifest(side.with_suffix(".sha256")).items():
+        if name in converted:
+            continue
+        if name not in actual:
+            problems.append(f"{name}: missing (recorded in {side.with_suffix('.sha256').name})")
+        elif actual[name] != digest:
+            problems.append(f"{name}: sha256 differs from {side.with_suffix('.sha256').name}")
+    return sorted(set(problems))
+
+
 def record_checksums(checksums: Path, name: str, entries: dict[str, str], key: str) -> str:
     """Keep `checksums/models/<name>.sha256` (+ `.json` naming the recipe it belongs to): write them for a new
     recipe; for the same recipe compare. Returns 'recorded', 'matches' or 'differs'."""

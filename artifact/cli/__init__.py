@@ -1,0 +1,47 @@
+"""`python -m artifact <verb>`: a thin command line over the package. The Makefile wraps every verb.
+
+Exit codes: 0 done and no FAIL; 1 a diff, claim or verification FAILed; 2 usage or setup error (one sentence on
+stderr that says what to do).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..errors import ArtifactError
+from ..settings import load as load_settings
+from . import hub, models, tables
+
+EPILOG = """examples:
+  python -m artifact table table3                 # replay Table 3 from the published scores, diff vs the paper
+  python -m artifact tables                       # every table and figure: the replay job
+  python -m artifact models --filter method=gptq bits=4
+  python -m artifact rebuild smollm2-135m-instruct-gptq-4bit-s0        # the demo model, on a CPU
+  python -m artifact rebuild llama-2-13b-chat-wanda-2to4 --dry-run     # the plan of a 13B rebuild
+  python -m artifact pull llama-2-13b-chat-gptq-4bit-s0 --dry-run      # what a pull would fetch
+  python -m artifact push smollm2-135m-instruct-wanda-2to4-s0 --repo me/smol-wanda --dry-run
+  python -m artifact verify                       # re-hash the whole store
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m artifact", description="Reproduce 'Decoding Compressed Trust' (Hong "
+                                "et al., ICML 2024): its models, its tables, and a diff against the paper.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"comp-trust-artifact {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for module in (tables, models, hub):
+        module.register(sub, EPILOG)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args, load_settings())
+    except ArtifactError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except BrokenPipeError:  # `... | head`
+        return 0

@@ -1,0 +1,130 @@
+"""Verbs about the Hugging Face Hub and the store's integrity: pull, pull-all, push, verify, checksums."""
+from __future__ import annotations
+
+import argparse
+
+from tabulate import tabulate
+
+from .. import catalog, store
+from ..errors import ArtifactError
+
+
+def _print_plan(title: str, lines) -> None:
+    print(f"{title} (dry run: nothing is downloaded, uploaded or written)")
+    for label, text in lines:
+        print(f"  {label:<12} {text}")
+
+
+def cmd_pull(args, settings) -> int:
+    from ..hub import pull
+
+    spec = catalog.get(args.model)
+    if args.dry_run:
+        _print_plan(f"pull {spec.name}", pull.plan(spec, settings))
+        return 0
+    pull.pull(spec, settings, force=args.force, update=args.update, convert=args.convert, repo=args.repo,
+              revision=args.revision)
+    return 0
+
+
+def cmd_pull_all(args, settings) -> int:
+    from ..hub import pull
+
+    specs = [s for s in catalog.load().filter(args.filter or []) if s.base.loader != "api" and not s.base.embedded]
+    if not specs:
+        raise ArtifactError(f"no catalog model on the Hub matches {' '.join(args.filter or [])!r}; `make models` "
+                            "lists them")
+    rows, failed = [], 0
+    for i, spec in enumerate(specs, 1):
+        if args.dry_run:
+            _print_plan(f"[{i}/{len(specs)}] pull {spec.name}", pull.plan(spec, settings))
+            continue
+        print(f"[{i}/{len(specs)}] {spec.name}")
+        try:
+            r = pull.pull(spec, settings, force=args.force, convert=args.convert)
+            rows.append((spec.name, r["status"], r["commit"][:12], r["path"]))
+        except ArtifactError as e:
+            failed += 1
+            rows.append((spec.name, "FAILED", "", str(e)))
+    if rows:
+        print(tabulate(rows, headers=["model", "status", "commit", "where / why"], tablefmt="github"))
+    return 2 if failed else 0
+
+
+def cmd_push(args, settings) -> int:
+    from ..hub import push
+
+    spec = catalog.get(args.model)
+    if args.dry_run:
+        _print_plan(f"push {spec.name}", push.plan(spec, settings, args.repo, args.revision))
+        return 0
+    push.push(spec, settings, args.repo, args.revision, force=args.force)
+    return 0
+
+
+def cmd_verify(args, settings) -> int:
+    if args.model:
+        folders = [store.folder(settings.store, catalog.get(args.model).name)]
+        if store.read_recipe(folders[0]) is None:
+            raise ArtifactError(f"{folders[0].name} is not in the store {settings.store}")
+    else:
+        folders = sorted(p for p in settings.store.glob("*") if p.is_dir() and not p.name.startswith(".")
+                         and store.read_recipe(p) is not None) if settings.store.is_dir() else []
+    rows, bad = [], 0
+    for folder in folders:
+        problems = store.check(folder, settings.checksums)
+        bad += bool(problems)
+        rows.append((folder.name, "ok" if not problems else "MISMATCH", "; ".join(problems)))
+    print(tabulate(rows, headers=["model", "verdict", "problems"], tablefmt="github") if rows else
+          f"the store {settings.store} holds no models")
+    print(f"\n{len(folders)} models checked against their SHA256SUMS and, where they apply, checksums/models/.")
+    return 1 if bad else 0
+
+
+def cmd_checksums(args, settings) -> int:
+    from ..hub import pull
+
+    pull.record_checksums(catalog.get(args.model), settings)
+    return 0
+
+
+def register(sub, epilog: str) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("pull", help="download a catalog model from the Hub into the store, verified", epilog=epilog,
+                       formatter_class=fmt, description="Download a model at its catalog revision, pinned to a "
+                       "commit, every file checked by sha256 (checksums/ or the Hub's own hashes) before use; "
+                       "resumes after an interruption.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--dry-run", action="store_true", help="say what would be fetched, from where, to where")
+    p.add_argument("--force", action="store_true", help="pull again although the store has this commit")
+    p.add_argument("--update", action="store_true", help="follow the branch to its newest commit")
+    p.add_argument("--convert", action="store_true", help="rewrite verified pickled weights as safetensors")
+    p.add_argument("--repo", metavar="ORG/NAME", help="pull from this repo instead (e.g. where you pushed it)")
+    p.add_argument("--revision", metavar="BRANCH", help="with --repo: the revision (default: the catalog's)")
+    p.set_defaults(func=cmd_pull)
+
+    pa = sub.add_parser("pull-all", help="pull every catalog model matching a filter")
+    pa.add_argument("--filter", nargs="+", metavar="TERM")
+    pa.add_argument("--dry-run", action="store_true")
+    pa.add_argument("--force", action="store_true")
+    pa.add_argument("--convert", action="store_true")
+    pa.set_defaults(func=cmd_pull_all)
+
+    u = sub.add_parser("push", help="upload a model from the store to a Hub repo, with a model card", epilog=epilog,
+                       formatter_class=fmt, description="Upload a stored model and a generated model card; "
+                       "refuses to overwrite a revision that holds a model unless --force; reads every remote "
+                       "hash back before saying done.")
+    u.add_argument("model", metavar="MODEL")
+    u.add_argument("--repo", required=True, metavar="ORG/NAME")
+    u.add_argument("--revision", metavar="BRANCH", help="default: the catalog revision, else main")
+    u.add_argument("--force", action="store_true", help="overwrite a revision that already holds a model")
+    u.add_argument("--dry-run", action="store_true", help="say what would be sent and where")
+    u.set_defaults(func=cmd_push)
+
+    v = sub.add_parser("verify", help="re-hash the store against its manifests and checksums/")
+    v.add_argument("model", nargs="?", metavar="MODEL", help="one model (default: every model in the store)")
+    v.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("checksums", help="record a model's sha256 manifest from the Hub's metadata")
+    c.add_argument("model", metavar="MODEL")
+    c.set_defaults(func=cmd_checksums)

@@ -1,0 +1,118 @@
+"""Verbs about the paper's tables: table, tables, diff, tolerances."""
+from __future__ import annotations
+
+import argparse
+
+from tabulate import tabulate
+
+from .. import report
+from ..report import build as build_mod
+from ..report import diff as diff_mod
+from ..report import recipes, render, sources, tolerances
+
+
+def _source(args, settings, name: str) -> str:
+    return args.source or report.last_source(name, settings.results) or "published"
+
+
+def _dry_run(name: str, source: str, settings) -> int:
+    recipe = recipes.load(name, settings.recipes)
+    if recipe.kind == "generated":
+        print(f"{name}: generated from the catalog and the method registry; nothing to fetch or evaluate.")
+        return 0
+    plan = build_mod.plan(recipe, sources.get(source, settings.results, settings.recipes))
+    rows = [(p["row"], p["column"], "yes" if p["available"] else "no", "; ".join(p["needs"])) for p in plan]
+    print(tabulate(rows, headers=["row", "column", f"in {source}", "models (metric)"], tablefmt="github"))
+    missing = sorted({m for p in plan for m in p["missing"]})
+    print(f"\n{sum(p['available'] for p in plan)} of {len(plan)} cells can be made from SOURCE={source}.")
+    if missing:
+        print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
+    return 0
+
+
+def _run_table(name: str, source: str, settings, quiet: bool) -> report.Report:
+    rep = report.run(name, source, settings.results, settings.recipes)
+    paths = report.write(rep, settings.results)
+    if not quiet:
+        print(rep.summary())
+        print(f"\nWrote {', '.join(str(p) for p in paths)}")
+    return rep
+
+
+def cmd_table(args, settings) -> int:
+    source = args.source or "published"
+    if args.dry_run:
+        return _dry_run(args.name, source, settings)
+    return _run_table(args.name, source, settings, args.quiet).exit_code
+
+
+def cmd_tables(args, settings) -> int:
+    overview, worst, summaries = [], 0, []
+    for name in recipes.available(settings.recipes):
+        rep = _run_table(name, args.source or "published", settings, quiet=True)
+        summaries.append(rep.summary())
+        c = diff_mod.counts(rep.cells)
+        k = diff_mod.counts(rep.claims)
+        overview.append((name, rep.result.source, *(c[v] for v in diff_mod.VERDICTS),
+                         f"{k['PASS']}/{len(rep.claims)}" + (f" ({k['WARN']} WARN)" if k["WARN"] else "") +
+                         (f" ({k['FAIL']} FAIL)" if k["FAIL"] else "")))
+        worst = max(worst, rep.exit_code)
+        if not args.quiet:
+            print(rep.summary(), end="\n\n" + "-" * 100 + "\n\n")
+    table = tabulate(overview, headers=["table", "source", *diff_mod.VERDICTS, "claims held"], tablefmt="github")
+    head = "# Replay of every table and figure, diffed against the paper\n\n" + table
+    [path] = render.write(settings.results / "tables", "REPORT", {".md": "\n\n---\n\n".join([head, *summaries]) + "\n"})
+    print(table)
+    print(f"\nAll tables in one report: {path}\nPer-cell diffs and provenance: "
+          f"{settings.results / 'tables'}/<table>.{{md,json}}")
+    return worst
+
+
+def cmd_diff(args, settings) -> int:
+    source = _source(args, settings, args.name)
+    rep = report.run(args.name, source, settings.results, settings.recipes)
+    report.write(rep, settings.results)
+    print(rep.header())
+    if rep.cells:
+        print("\n" + render.diff_table(rep.cells, rep.result.recipe.decimals))
+    print("\n" + render.summary(rep.cells, rep.claims, rep.tolerance_text))
+    return rep.exit_code
+
+
+
+
+def cmd_tolerances(args, settings) -> int:
+    tol = tolerances.load(settings.recipes / "tolerances.toml")
+    derived = tolerances.derive_local(tol, sources.get("published", settings.results, settings.recipes))
+    rows = [(k, f"{v['pooled_std']:.3f}", v["groups"], v["tolerance"], tol.local[k],
+             "ok" if v["tolerance"] == tol.local[k] else "DIFFERS") for k, v in derived.items()]
+    print(tabulate(rows, headers=["dimension", "pooled std", "seed groups", "2×std", "in file", ""],
+                   tablefmt="github"))
+    print(f"\npublished (replay): {tol.published}; local warn band: ×{tol.warn_factor:g}; file: {tol.path}")
+    return 0 if all(r[-1] == "ok" for r in rows) else 1
+
+
+def register(sub, epilog: str) -> None:
+    names = ", ".join(recipes.available())
+    for verb, func, text in (("table", cmd_table, "build one table or figure and diff it against the paper"),
+                             ("diff", cmd_diff, "print the per-cell diff of a table against the paper")):
+        t = sub.add_parser(verb, help=text, description=f"{text}. Tables: {names}.", epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        t.add_argument("name", metavar="TABLE", help=f"one of: {names}")
+        t.add_argument("--source", choices=sources.SOURCES,
+                       help="published: the authors' website scores (replay); local: this artifact's own "
+                            "evaluation results" + (" (default: the last build's, else published)"
+                                                    if verb == "diff" else " (default: published)"))
+        if verb == "table":
+            t.add_argument("--dry-run", action="store_true", help="say which models and metrics make each cell "
+                                                                  "and which the source lacks; write nothing")
+            t.add_argument("--quiet", action="store_true", help="write the files, print nothing")
+        t.set_defaults(func=func)
+
+    a = sub.add_parser("tables", help="build and diff every table and figure (the replay job)")
+    a.add_argument("--source", choices=sources.SOURCES)
+    a.add_argument("--quiet", action="store_true", help="print only the overview")
+    a.set_defaults(func=cmd_tables)
+
+    tl = sub.add_parser("tolerances", help="re-derive the local tolerances from the paper's seed spread")
+    tl.set_defaults(func=cmd_tolerances)

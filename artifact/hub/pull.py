@@ -1,0 +1,276 @@
+"""Pull a catalog model from the Hub into the store, pinned to a commit and verified file by file.
+
+- The repo is tried under its canonical spelling, then under each alias (older orgs, underscores).
+- The revision (a branch like `4bit_128g_0seed`) is resolved to a commit and recorded. A model already in the
+  store stays at its commit: if the branch has moved since, that is reported and UPDATE=1 takes the new commit.
+- Files download into `<store>/.<name>.pull-<commit>` (the same folder on a rerun; a file cut off midway
+  continues from its `.part` with an HTTP Range request, see download.py) and are verified before anything is used: against `checksums/models/<name>.sha256` when that
+  manifest belongs to this commit, else against the Hub's own LFS sha256 (large files) or git blob id (small
+  files). A file that fails is moved to `<store>/.quarantine/` and the pull stops, naming it.
+- safetensors are preferred: pickled weights (`.bin`, `.pt`) are skipped when the repo also has safetensors.
+  When only pickles exist they are kept, verified, and loaded by nothing but `torch.load(weights_only=True)`;
+  CONVERT=1 rewrites them as safetensors. Nothing is ever loaded with trust_remote_code.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import time
+from pathlib import Path
+
+from .. import store
+from ..catalog import ModelSpec
+from ..errors import ArtifactError, FileFormatError
+from ..provenance import code_commit, library_versions, now_utc, sha256_file
+from ..settings import Settings
+from . import HubError, api, explain, git_blob_sha1, remote_files
+from .download import fetch
+
+PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+SKIP = ("*.msgpack", "*.h5", "*.ot", "*.onnx", "*.gguf", "*.tflite", "original/*", ".gitattributes")
+
+
+def candidates(spec: ModelSpec, repo: str | None = None, revision: str | None = None) -> list[tuple[str, str]]:
+    """Where to look: an explicit repo (REPO=, e.g. where you pushed a model), else the catalog's spellings."""
+    revision = revision or spec.revision or "main"
+    if repo:
+        return [(repo, revision)]
+    repos = [spec.repo] + [a.split("@")[0] for a in spec.aliases if not a.startswith("openai/")]
+    return [(r, revision) for r in dict.fromkeys(repos)]
+
+
+def wanted(paths: list[str]) -> list[str]:
+    keep = [p for p in paths if not any(fnmatch.fnmatch(p, pat) for pat in SKIP)]
+    if any(p.endswith(".safetensors") for p in keep):
+        keep = [p for p in keep if not p.endswith(PICKLES) and not p.endswith(".bin.index.json")]
+    return sorted(keep)
+
+
+def hub_record(settings: Settings, name: str) -> tuple[dict | None, dict[str, str]]:
+    """The checksums/ record of what the Hub holds for a model (written by `make checksums` or `make push`)."""
+    side = settings.checksums / "models" / f"{name}.json"
+    if not side.is_file():
+        return None, {}
+    record = json.loads(side.read_text(encoding="utf-8"))
+    if "commit" not in record:  # a rebuild's record: it describes our bytes, not the Hub's
+        return None, {}
+    return record, store.parse_manifest(side.with_suffix(".sha256"))
+
+
+def resolve(client, spec: ModelSpec, settings: Settings, repo: str | None = None, revision: str | None = None):
+    """(repo, revision, commit, {path: RemoteFile}) from the first candidate repo that exists."""
+    tried = []
+    for name, rev in candidates(spec, repo, revision):
+        try:
+            with explain(settings, name, rev):
+                sha, files = remote_files(client, name, rev)
+                return name, rev, sha, files
+        except HubError as e:
+            if "was not found" not in str(e):
+                raise
+            tried.append(name)
+    raise HubError(f"{spec.name} was found under none of its spellings on the Hub ({', '.join(tried)}); it may "
+                   "have been renamed or removed")
+
+
+def _quarantine(settings: Settings, name: str, path: Path, rel: str) -> Path:
+    q = settings.store / ".quarantine" / name / f"{rel.replace('/', '__')}.{int(time.time())}"
+    q.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), q)
+    return q
+
+
+def _expected(rel: str, remote, manifest: dict[str, str]) -> tuple[str, str]:
+    if rel in manifest:
+        return "sha256", manifest[rel]
+    if remote.sha256:
+        return "sha256", remote.sha256
+    return "git-blob", remote.blob_id
+
+
+def verify_file(path: Path, kind: str, expected: str) -> str | None:
+    """None when the file matches, else the digest found."""
+    got = sha256_file(path) if kind == "sha256" else git_blob_sha1(path.read_bytes())
+    return None if got == expected else got
+
+
+def convert_pickles(folder: Path, pickles: list[str], log) -> dict[str, str]:
+    """Rewrite verified pickled weights as safetensors with `torch.load(weights_only=True)`; returns {old: new}."""
+    import pickle
+
+    import torch
+    from safetensors.torch import save_file
+
+    renamed = {}
+    single = len(pickles) == 1
+    for rel in pickles:
+        src = folder / rel
+        try:
+            state = torch.load(src, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, AttributeError) as e:
+            raise ArtifactError(f"refused to unpickle {rel}: it holds more than plain tensors ({type(e).__name__}); "
+                                "it is not used") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ArtifactError(f"{rel} is not a flat dict of tensors; it cannot be converted")
+        new = "model.safetensors" if single else Path(rel).name.replace("pytorch_model", "model").rsplit(".", 1)[0] \
+            + ".safetensors"
+        seen: dict = {}
+        tensors = {}
+        for k, v in state.items():  # safetensors refuses tensors that share memory (tied weights)
+            key = (v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape))
+            tensors[k] = v.clone().contiguous() if key in seen else v.contiguous()
+            seen[key] = k
+        save_file(tensors, str(folder / new), metadata={"format": "pt"})
+        src.unlink()
+        renamed[rel] = new
+        log(f"converted {rel} -> {new}")
+    index = folder / "pytorch_model.bin.index.json"
+    if index.is_file():
+        data = json.loads(index.read_text())
+        data["weight_map"] = {k: renamed.get(v, v) for k, v in data["weight_map"].items()}
+        (folder / "model.safetensors.index.json").write_text(json.dumps(data, indent=2))
+        index.unlink()
+    return renamed
+
+
+def _estimate_bytes(spec: ModelSpec) -> int | None:
+    if spec.base.arch is None:
+        return None
+    if spec.method == "none":
+        return spec.base.arch.params * 2
+    from ..compress.job import Job, estimate
+    try:
+        return estimate(Job.from_spec(spec))["output_bytes"]
+    except ArtifactError:
+        return None
+
+
+def plan(spec: ModelSpec, settings: Settings) -> list[tuple[str, str]]:
+    """What a pull would fetch, from where, to where, and how it would be checked (the dry run)."""
+    revision = candidates(spec)[0][1]
+    final = store.folder(settings.store, spec.name)
+    have = store.read_recipe(final) or {}
+    record, _ = hub_record(settings, spec.name)
+    if have.get("kind") == "pulled":
+        pin = f"stays at {have['commit'][:12]} (in the store); UPDATE=1 takes the branch's newest commit"
+    elif record:
+        pin = f"pinned to {record['commit'][:12]} by checksums/models/{spec.name}.json"
+    else:
+        pin = "resolved to a commit at pull time and recorded in the store's recipe.json"
+    lines = [("model", spec.id), ("repo", " then ".join(r for r, _ in candidates(spec))),
+             ("revision", f"{revision}: {pin}"), ("destination", str(final))]
+    try:
+        repo, _, head, files = resolve(api(settings), spec, settings)
+        keep = wanted(list(files))
+        size = sum(files[p].size for p in keep)
+        skipped = sorted(set(files) - set(keep))
+        lines.append(("files", f"{len(keep)} from {repo} @ {head[:12]}, {size / 1e9:.2f} GB: {', '.join(keep)}"
+                      + (f" (skipped: {', '.join(skipped)})" if skipped else "")))
+    except ArtifactError as e:
+        est = _estimate_bytes(spec)
+        lines.append(("files", f"not listed ({e})" + (f"; the catalog expects about {est / 1e9:.2f} GB" if est
+                                                        else "")))
+    lines.append(("verified by", f"checksums/models/{spec.name}.sha256" if record else
+                  "the Hub's LFS sha256 (large files) and git blob ids (small files)"))
+    gated = " (the repo is gated: request access on the Hub first)" if spec.method == "none" and spec.base.gated \
+        else ""
+    lines.append(("token", ("HF_TOKEN is set" if settings.hf_token else "HF_TOKEN not set: public repos only, or "
+                            "the stored login") + gated))
+    return lines
+
+
+def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
+    """`checksums/models/<name>.sha256` from the Hub's metadata: LFS sha256 directly; small files (no sha256 on
+    the Hub) are fetched, checked against their git blob id, and hashed."""
+    from huggingface_hub import hf_hub_download
+
+    client = api(settings)
+    repo, revision, commit, files = resolve(client, spec, settings)
+    entries = {}
+    for rel in wanted(list(files)):
+        f = files[rel]
+        if f.sha256:
+            entries[rel] = f.sha256
+            continue
+        with explain(settings, repo, revision):
+            local = Path(hf_hub_download(repo, rel, revision=commit, endpoint=settings.hf_endpoint,
+                                         token=settings.hf_token, cache_dir=settings.hf_cache))
+        if verify_file(local, "git-blob", f.blob_id):
+            raise FileFormatError(rel, None, "its download does not match the Hub's git blob id; retry")
+        entries[rel] = sha256_file(local)
+    path = settings.checksums / "models" / f"{spec.name}.sha256"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(store.manifest_text(entries), encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps({"model": spec.name, "repo": repo, "revision": revision,
+                                                     "commit": commit, "source": "hub metadata",
+                                                     "recorded": now_utc()}, indent=2) + "\n")
+    log(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
+    return path
+
+
+def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool = False, convert: bool = False,
+         repo: str | None = None, revision: str | None = None, log=print) -> dict:
+    if spec.base.loader == "api" or (spec.base.embedded and not repo):
+        raise ArtifactError(f"{spec.name} is not on the Hub: " + ("it is served by an API" if spec.base.loader == "api"
+                            else "it is made from its wheel by `make rebuild` (REPO= pulls a copy you pushed)"))
+    client = api(settings)
+    final = store.folder(settings.store, spec.name)
+    have = store.read_recipe(final)
+    have_commit = have.get("commit") if have and have.get("kind") == "pulled" else None
+    record, manifest = hub_record(settings, spec.name)
+    repo, revision, head, _ = resolve(client, spec, settings, repo, revision)
+    if record and record.get("repo") != repo:
+        record, manifest = None, {}  # the record describes another repo
+    pinned = None if update else have_commit or (record or {}).get("commit")
+    target = pinned or head
+    if pinned and pinned != head:
+        log(f"{spec.name}: {repo}@{revision} has moved to {head[:12]} since {pinned[:12]} was "
+            f"{'pulled' if have_commit else 'recorded'}; keeping {pinned[:12]} (UPDATE=1 takes the new commit)")
+    if have_commit == target and not force:
+        log(f"{spec.name}: up to date in {final} ({repo} @ {target[:12]}); FORCE=1 pulls it again")
+        return {"name": spec.name, "status": "up to date", "commit": target, "path": str(final)}
+    with explain(settings, repo, revision):
+        _, files = remote_files(client, repo, target)
+    if record and record.get("commit") != target:
+        manifest = {}  # the record describes another commit
+    paths = wanted(list(files))
+    partial = settings.store / f".{spec.name}.pull-{target[:12]}"
+    partial.mkdir(parents=True, exist_ok=True)
+    done_path = partial / ".verified.json"
+    verified = json.loads(done_path.read_text()) if done_path.is_file() else {}
+    how = {}
+    for i, rel in enumerate(paths, 1):
+        kind, expected = _expected(rel, files[rel], manifest)
+        how[rel] = "checksums" if rel in manifest else "hub-lfs-sha256" if kind == "sha256" else "hub-git-blob"
+        local = partial / rel
+        if verified.get(rel) == expected and local.is_file():
+            continue
+        with explain(settings, repo, revision):
+            resumed = fetch(repo, rel, target, local, files[rel].size, settings.hf_endpoint, settings.hf_token)
+        log(f"[{i}/{len(paths)}] {rel} ({files[rel].size / 1e6:.1f} MB" +
+            (f", resumed at {resumed / 1e6:.1f} MB)" if resumed else ")"))
+        found = verify_file(local, kind, expected)
+        if found:
+            q = _quarantine(settings, spec.name, local, rel)
+            raise FileFormatError(rel, None, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… "
+                                             f"({how[rel]}); the file is quarantined in {q} and nothing from it is "
+                                             "used. Pull again to retry")
+        verified[rel] = expected
+        done_path.write_text(json.dumps(verified))
+    pickles = [p for p in paths if p.endswith(PICKLES)]
+    converted = convert_pickles(partial, pickles, log) if convert and pickles else {}
+    if pickles and not convert:
+        log(f"{spec.name}: holds pickled weights ({', '.join(pickles)}); they passed their checksums and are loaded "
+            "only with weights_only. CONVERT=1 rewrites them as safetensors")
+    digests = {rel: sha256_file(partial / rel) for rel in paths if rel not in converted}
+    done_path.unlink()
+    identity = {"kind": "pulled", "model": spec.id, "repo": repo, "revision": revision, "commit": target,
+                "files": digests}
+    recipe = {**identity, "name": spec.name, "recipe_key": store.recipe_key(identity), "verified_against": how,
+              "converted": converted, "pickles_kept": [] if convert else pickles,
+              "skipped": sorted(set(files) - set(paths)), "versions": library_versions(),
+              "code_commit": code_commit(), "made": now_utc()}
+    store.commit(partial, final, recipe)
+    log(f"{spec.name}: pulled {repo} @ {target[:12]} ({len(paths)} files, verified) -> {final}")
+    return {"name": spec.name, "status": "pulled", "commit": target, "path": str(final), "repo": repo}
