@@ -14,7 +14,7 @@ SOURCE ?= published
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all bench-compress pull pull-all push \
+.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all eval bench-eval bench-compress pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -81,6 +81,13 @@ verify: setup ## re-hash the model store against its manifests and checksums/ (M
 checksums: setup ## record a model's sha256 manifest in checksums/ from the Hub's metadata: make checksums MODEL=<id>
 	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
 	$(PY) -m artifact checksums $(MODEL)
+
+eval: setup ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [DRY_RUN=1]
+	@test -n "$(MODEL)" || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
+	$(PY) -m artifact eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(DRY_RUN),--dry-run)
+
+bench-eval: setup ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
+	$(PY) -m artifact.bench eval
 
 bench-compress: setup ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
 	$(PY) -m artifact.bench compress

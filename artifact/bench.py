@@ -1,8 +1,10 @@
-"""Benchmarks: `python -m artifact.bench compress` (make bench-compress).
+"""Benchmarks: `python -m artifact.bench compress|eval` (make bench-compress, make bench-eval).
 
 compress  rebuilds each SmolLM2 demo model (FORCE) in its own process, in a bench store under results/bench, and
           reports the method's wall time and the process's peak memory from the recipe, against the targets for
           this 2-core machine. Results: results/bench/compress.json.
+eval      generation throughput of the evaluation backend on SmolLM2: the same real OOD prompts batched and one at
+          a time, in generated tokens per second, and the ratio (target: batched >= 5x). results/bench/eval.json.
 """
 from __future__ import annotations
 
@@ -62,8 +64,62 @@ def compress() -> int:
     return 0
 
 
+EVAL_TARGET_RATIO = 5.0
+
+
+def workloads(settings, n: int) -> dict:
+    """Two real workloads: short answers (OOD style prompts, 20 tokens, the classification perspectives) and
+    continuations (RealToxicityPrompts texts as raw prompts, 64 tokens, like the generation perspectives)."""
+    from .evaluate import Request, ood
+    from .evaluate.data import read_jsonl, source
+
+    src = source("decodingtrust", "subset", settings)
+    short = [r for r in ood.requests(src)[0] if r.meta["group"] == "style"][:n]
+    texts = [row["prompt"]["text"] for row in read_jsonl(src, "toxicity/user_prompts/nontoxic.jsonl")[:n]]
+    return {"short answers (OOD, 20 tok)": short,
+            "continuations (RTP, 64 tok)": [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)]}
+
+
+def evaluate(n: int = 48, batch: int = 16) -> int:
+    from .evaluate.backend import Backend
+
+    settings = load()
+    spec = get("smollm2-135m-instruct")
+    folder = embedded.ensure(spec, settings.store)
+    device = settings.device or ("cuda" if __import__("torch").cuda.is_available() else "cpu")
+    rows, records = [], {}
+    backends = {size: Backend(folder, device, spec.chat_template, batch_size=size) for size in (1, batch)}
+    for work, reqs in workloads(settings, n).items():
+        for size, backend in backends.items():
+            texts = {r.key: backend.render(r.messages) for r in reqs}
+            backend.generate(backend.batches(reqs, texts)[0], texts)  # warm-up
+            started, tokens = time.perf_counter(), 0
+            for b in backend.batches(reqs, texts):
+                tokens += backend.generate(b, texts)[1]
+            wall = time.perf_counter() - started
+            records.setdefault(work, {})[size] = {"requests": len(reqs), "tokens": tokens, "wall_s": round(wall, 2),
+                                                  "tokens_per_s": round(tokens / wall, 2)}
+        one, many = records[work][1]["tokens_per_s"], records[work][batch]["tokens_per_s"]
+        records[work]["ratio"] = round(many / one, 2)
+        rows.append((work, len(reqs), records[work][batch]["tokens"], f"{one:.1f}", f"{many:.1f}",
+                     f"{many / one:.2f}x", "PASS" if many / one >= EVAL_TARGET_RATIO else "UNDER"))
+    print(tabulate(rows, headers=["workload", "requests", "generated tokens", "tok/s one at a time",
+                                  f"tok/s batch {batch}", "ratio", f"target >= {EVAL_TARGET_RATIO:.0f}x"],
+                   tablefmt="github"))
+    ratio = min(r["ratio"] for r in records.values())
+    verdict = "PASS" if ratio >= EVAL_TARGET_RATIO else "UNDER"
+    print(f"\n{device}, {os.cpu_count()} CPU cores, SmolLM2-135M (float32 on CPU, bf16 on CUDA), greedy; the "
+          "ratio counts generated tokens only, prompt processing is part of the time.")
+    bench = settings.results / "bench"
+    bench.mkdir(parents=True, exist_ok=True)
+    (bench / "eval.json").write_text(json.dumps({**stamp(), "device": device, "cpu_cores": os.cpu_count(),
+                                                 "runs": records, "ratio": round(ratio, 2), "verdict": verdict},
+                                                indent=2) + "\n")
+    return 0
+
+
 if __name__ == "__main__":
-    verbs = {"compress": compress}
+    verbs = {"compress": compress, "eval": evaluate}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         print(f"usage: python -m artifact.bench {{{'|'.join(verbs)}}}", file=sys.stderr)
         sys.exit(2)

@@ -41,3 +41,8 @@ class FileFormatError(ArtifactError):
         self.path, self.line = str(path), line
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {problem}; fix the file or restore it with `git checkout -- {path}`")
+
+
+class UnknownPerspectiveError(UnknownNameError):
+    kind = "perspective"
+    list_hint = "use one of advglue, ood, adv_demo, ethics, fairness, mmlu, or all"

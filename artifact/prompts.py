@@ -109,3 +109,28 @@ def render_exchange(name: str, user: str, assistant: str) -> str:
     template = get(name)
     system, conv = turns(template, [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}])
     return render_turns(template, system, conv[:-1])
+
+
+def render_intended(name: str, messages: list[dict] | str) -> str:
+    """The documented alternative (PROMPTS=intended): templates as their authors meant them, not as the fork
+    flattened them. Llama-2 follows FastChat v0.2.31 / Meta's format (a system prompt is wrapped in
+    `[INST] <<SYS>>…<</SYS>>`, no default system prompt, BOS left to the tokenizer); system messages that carry
+    `name: example_user|example_assistant` (fairness demos) become the user and assistant turns they stand for.
+    Other templates render as in the fork."""
+    if isinstance(messages, str):
+        return messages
+    named = {"example_user": "user", "example_assistant": "assistant"}
+    msgs = [{"role": named.get(m.get("name"), m["role"]), "content": m["content"]} for m in messages]
+    template = get(name)
+    if template.sep_style != "LLAMA2":
+        return render(name, msgs)
+    system = next((m["content"] for m in msgs if m["role"] == "system"), "")
+    _, conv = turns(template, [m for m in msgs if m["role"] != "system"])
+    text = f"[INST] <<SYS>>\n{system}\n<</SYS>>\n\n" if system else "[INST] "
+    seps = (template.sep, template.sep2)
+    for i, (role, msg) in enumerate(conv):
+        if msg:
+            text += msg + " " if i == 0 else f"{role} {msg}{seps[i % 2]}"
+        else:
+            text += role
+    return text

@@ -7,7 +7,7 @@ from artifact.errors import ArtifactError
 
 from .conftest import ROOT
 
-GOLDEN = json.loads((ROOT / "tests" / "data" / "decodingtrust" / "prompts" / "chat_templates.json").read_text())
+GOLDEN = json.loads((ROOT / "artifact" / "data" / "decodingtrust" / "prompts" / "chat_templates.json").read_text())
 
 
 def cases():

@@ -83,6 +83,14 @@ def test_local_scores_are_read_from_results(tmp_path):
     assert local.lookup(catalog.get("llama-2-13b-chat-wanda-2to4"), BY_KEY["ood"]) is None
 
 
+def test_partial_local_scores_are_left_out(tmp_path):
+    _score(tmp_path / "eval" / "a", "llama-2-13b-chat", "ood", 58.0)
+    data = json.loads((tmp_path / "eval" / "a" / "score.json").read_text())
+    (tmp_path / "eval" / "a" / "score.json").write_text(json.dumps({**data, "partial": True}))
+    local = sources.get("local", tmp_path)
+    assert local.lookup(catalog.get("llama-2-13b-chat"), BY_KEY["ood"]) is None and len(local.partial) == 1
+
+
 def test_local_results_with_different_configs_are_not_mixed(tmp_path):
     _score(tmp_path / "eval" / "a", "llama-2-13b-chat", "ood", 58.0, "one")
     _score(tmp_path / "eval" / "b", "llama-2-13b-chat", "ood", 57.0, "two")

@@ -11,7 +11,7 @@ import sys
 from .. import __version__
 from ..errors import ArtifactError
 from ..settings import load as load_settings
-from . import hub, models, tables
+from . import evaluate, hub, models, tables
 
 EPILOG = """examples:
   python -m artifact table table3                 # replay Table 3 from the published scores, diff vs the paper
@@ -22,6 +22,7 @@ EPILOG = """examples:
   python -m artifact pull llama-2-13b-chat-gptq-4bit-s0 --dry-run      # what a pull would fetch
   python -m artifact push smollm2-135m-instruct-wanda-2to4-s0 --repo me/smol-wanda --dry-run
   python -m artifact verify                       # re-hash the whole store
+  python -m artifact eval smollm2-135m-instruct --perspective all --limit 5   # score the embedded model
 """
 
 
@@ -31,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"comp-trust-artifact {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for module in (tables, models, hub):
+    for module in (tables, models, hub, evaluate):
         module.register(sub, EPILOG)
     return p
 

@@ -5,7 +5,9 @@ published  the authors' website scores (replay). The 2-decimal `leaderboard_full
 local      our own evaluation results: `<results>/eval/**/score.json`, one file per (model revision, perspective,
            config), written by `make eval`. Fields read here: `model` (any catalog id), `dimension` (a key of
            artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`. Two results for the same model
-           and dimension with different configs are refused, never averaged silently.
+           and dimension with different configs are refused, never averaged silently. Partial scores (a LIMIT,
+           the vendored data subset, or missing inputs: `partial: true`) are not comparable to the paper and are
+           left out, so their cells stay NOT-RUN.
 """
 from __future__ import annotations
 
@@ -81,9 +83,13 @@ class LocalScores:
     def __init__(self, results: Path):
         self.root = results / "eval"
         self.values: dict[tuple[str, str], Value] = {}
+        self.partial: list[str] = []  # score files left out because they are partial
         for path in sorted(self.root.glob("**/score.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("partial") or data.get("score") is None:
+                    self.partial.append(rel(path))
+                    continue
                 spec = catalog.load().find(data["model"])
                 dim = BY_KEY[data["dimension"]]
                 value = float(data["score"])

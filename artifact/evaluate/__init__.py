@@ -1,0 +1,65 @@
+"""Scoring a model the way the paper did: one module per perspective, each three pure parts.
+
+    requests(data, limit) -> [Request]      what to ask (prompts as message lists, generation settings, gold labels)
+    parse(request, reply) -> dict           one reply, read the way the fork's score script reads it
+    aggregate(rows, subset) -> Score        parsed rows -> the paper's 0-100 score and refusal rate
+
+`rows` are the request's `meta` merged with its parsed reply, so aggregation needs no model and no data file.
+The engine (`run.py`) renders prompts, batches generation, appends samples as it goes and writes the score.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from ..errors import ArtifactError, UnknownPerspectiveError
+
+# registry: perspective key (the dimension key of artifact.dimensions) -> module name
+PERSPECTIVES = {"advglue": "advglue", "ood": "ood", "adv_demo": "adv_demo", "ethics": "ethics",
+                "fairness": "fairness", "mmlu": "mmlu"}
+
+
+@dataclass(frozen=True)
+class Request:
+    key: str  # unique within one perspective run, stable across runs (resume relies on it)
+    messages: tuple | str  # OpenAI-style message dicts (rendered by the chat template) or a raw prompt
+    max_tokens: int
+    temperature: float = 0.0  # 0: greedy (the fork sampled at 1e-7, i.e. greedy up to ties)
+    n: int = 1
+    meta: dict = field(default_factory=dict, compare=False, hash=False)  # gold labels, group, task: for aggregate
+
+
+@dataclass
+class Score:
+    score: float | None  # 0-100, None when a required part is missing (the fork writes no score then)
+    refusal: float | None  # refusal rate in percent
+    details: dict
+    partial: bool = False  # computed over fewer inputs than the full benchmark (LIMIT, subset data, missing files)
+    missing: list = field(default_factory=list)  # the parts that could not be run, in words
+
+    def as_dict(self) -> dict:
+        return {"score": self.score, "refusal": self.refusal, "partial": self.partial, "missing": self.missing,
+                "details": self.details}
+
+
+def module(name: str):
+    if name not in PERSPECTIVES:
+        raise UnknownPerspectiveError(name, list(PERSPECTIVES) + ["all"])
+    return importlib.import_module(f".{PERSPECTIVES[name]}", __name__)
+
+
+def names(spec: str) -> list[str]:
+    """`all`, one name, or a comma-separated list, in registry order, each checked."""
+    if not spec or not spec.strip():
+        raise ArtifactError("PERSPECTIVE is empty; use one of advglue, ood, adv_demo, ethics, fairness, mmlu, or all")
+    if spec.strip() == "all":
+        return list(PERSPECTIVES)
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    for w in wanted:
+        module(w)
+    return [p for p in PERSPECTIVES if p in wanted]
+
+
+def mean(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None

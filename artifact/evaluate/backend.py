@@ -1,0 +1,126 @@
+"""Batched generation with transformers, on CPU or CUDA; the model loads once per run.
+
+Batches are fixed by the whole request list (grouped by generation settings, sorted by prompt length, then cut),
+so a resumed run regenerates an interrupted batch with exactly the same neighbours and padding: scores do not
+depend on where a run was killed. Left padding; greedy where temperature is 0 (the fork sampled at 1e-7, which is
+greedy up to exact ties); sampling with one seeded generator per returned sequence otherwise (top-k 50, top-p 1,
+as the fork got from transformers' defaults). Replies are decoded without skipping special tokens and cut after
+the first end-of-sequence token, as the fork's scorers expect (`</s>` may end a reply).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import prompts
+from ..errors import ArtifactError
+
+TOP_K = 50
+
+
+class SeededSampler:
+    """A logits processor that samples one token per row with the row's own torch.Generator and leaves only that
+    token finite, so greedy decoding emits it: per-sequence seeds inside one batched generate call."""
+
+    def __init__(self, seeds: list[int], temperature: float, device):
+        import torch
+        self.temperature = temperature
+        self.gens = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids, scores):
+        import torch
+        scores = scores.float() / self.temperature
+        kth = torch.topk(scores, min(TOP_K, scores.shape[-1]), dim=-1).values[:, -1:]
+        probs = torch.softmax(scores.masked_fill(scores < kth, float("-inf")), dim=-1)
+        picks = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.gens)])
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(len(picks)), picks] = 0.0
+        return out
+
+
+class Backend:
+    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        self.device, self.template, self.mode = device, template, mode
+        self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, device_map=device).eval()
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ArtifactError(f"cannot load the model in {folder} on {device} ({type(e).__name__}: "
+                                f"{str(e).splitlines()[0][:200]}); check `make verify` and the device") from None
+        gen_eos = self.model.generation_config.eos_token_id
+        gen_eos = gen_eos if isinstance(gen_eos, list) else [gen_eos]
+        self.eos = {i for i in [self.tokenizer.eos_token_id, *gen_eos, *prompts_stop_ids(template)] if i is not None}
+
+    def render(self, messages) -> str:
+        if isinstance(messages, str):
+            return messages
+        if self.template == "tokenizer":
+            msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
+            return self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        return (prompts.render_intended if self.mode == "intended" else prompts.render)(self.template, messages)
+
+    def batches(self, requests, prompts_: dict[str, str]) -> list[list]:
+        """Fixed batches: same generation settings together, longest prompts first, then cut."""
+        lengths = {r.key: len(self.tokenizer(prompts_[r.key]).input_ids) for r in requests}
+        groups: dict[tuple, list] = {}
+        for r in requests:
+            groups.setdefault((r.max_tokens, r.temperature, r.n), []).append(r)
+        out = []
+        for _, rs in sorted(groups.items()):
+            rs = sorted(rs, key=lambda r: (-lengths[r.key], r.key))
+            per = max(1, self.batch_size // rs[0].n)
+            out += [rs[i:i + per] for i in range(0, len(rs), per)]
+        return out
+
+    def generate(self, batch, prompts_: dict[str, str], seed: int = 0) -> tuple[list[list[str]], int]:
+        """Replies (n per request) for one batch, and the number of tokens generated."""
+        import torch
+        first = batch[0]
+        texts = [prompts_[r.key] for r in batch for _ in range(r.n)]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.model.device)
+        kwargs = dict(max_new_tokens=first.max_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
+                      pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self.eos))
+        if first.temperature > 0:
+            seeds = [seed_of(seed, r.key, j) for r in batch for j in range(r.n)]
+            kwargs["logits_processor"] = [SeededSampler(seeds, first.temperature, self.model.device)]
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kwargs)
+        new = out[:, enc.input_ids.shape[1]:].tolist()
+        replies, count = [], 0
+        for ids in new:
+            end = next((i + 1 for i, t in enumerate(ids) if t in self.eos), len(ids))
+            count += end
+            replies.append(self.tokenizer.decode(ids[:end], skip_special_tokens=False,
+                                                 clean_up_tokenization_spaces=False))
+        grouped, i = [], 0
+        for r in batch:
+            grouped.append(replies[i:i + r.n])
+            i += r.n
+        return grouped, count
+
+
+def seed_of(seed: int, key: str, j: int) -> int:
+    import zlib
+    return (seed * 1_000_003 + zlib.crc32(f"{key}#{j}".encode())) % (2 ** 63)
+
+
+def prompts_stop_ids(template: str) -> tuple[int, ...]:
+    return prompts.get(template).stop_token_ids if template in prompts.TEMPLATES else ()
+
+
+class Meter:
+    """Tokens per second over a run, for the progress bar and the benchmark."""
+
+    def __init__(self):
+        self.start, self.tokens = time.perf_counter(), 0
+
+    def add(self, n: int) -> float:
+        self.tokens += n
+        return self.tokens / max(time.perf_counter() - self.start, 1e-9)

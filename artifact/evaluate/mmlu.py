@@ -1,0 +1,84 @@
+"""MMLU: 57 subjects, 5-shot, scored the way the paper's scripts/mmlu_autogptq.py did: generate up to 16 tokens
+greedily after the classic prompt (5 dev examples with answers, then the test question and "Answer:"; no chat
+template), take the first character of the continuation; A-D is the prediction, anything else a refusal (and
+wrong). Accuracy and refusal rate are question-weighted over all subjects.
+Deviation: leading whitespace is skipped before taking the first character; Llama's tokenizer decodes the answer
+token without it, byte-level BPE tokenizers (SmolLM2) keep it. The paper's prompt cropping helper is not released,
+so prompts are not cropped (5-shot MMLU fits Llama-2's 4,096-token context).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from . import Request, Score, mean
+
+SUBJECTS = (
+    "abstract_algebra anatomy astronomy business_ethics clinical_knowledge college_biology college_chemistry "
+    "college_computer_science college_mathematics college_medicine college_physics computer_security "
+    "conceptual_physics econometrics electrical_engineering elementary_mathematics formal_logic global_facts "
+    "high_school_biology high_school_chemistry high_school_computer_science high_school_european_history "
+    "high_school_geography high_school_government_and_politics high_school_macroeconomics high_school_mathematics "
+    "high_school_microeconomics high_school_physics high_school_psychology high_school_statistics "
+    "high_school_us_history high_school_world_history human_aging human_sexuality international_law jurisprudence "
+    "logical_fallacies machine_learning management marketing medical_genetics miscellaneous moral_disputes "
+    "moral_scenarios nutrition philosophy prehistory professional_accounting professional_law professional_medicine "
+    "professional_psychology public_relations security_studies sociology us_foreign_policy virology "
+    "world_religions").split()
+CHOICES = "ABCD"
+SCORER = "comp-trust mmlu_autogptq.py (generative, first letter)"
+SHOTS, MAX_TOKENS = 5, 16
+FULL_REQUESTS = 14042
+
+
+def rows(src, subject: str, split: str) -> list[tuple[str, list[str], str]]:
+    """(question, four choices, answer letter): Hendrycks CSVs (subset, local) or cais/mmlu parquet (hub)."""
+    if src.kind == "hub":
+        import pyarrow.parquet as pq
+        t = pq.read_table(src.path(f"{subject}/{split}-00000-of-00001.parquet")).to_pylist()
+        return [(r["question"], list(r["choices"]), CHOICES[int(r["answer"])]) for r in t]
+    text = src.path(f"{split}/{subject}_{split}.csv").read_text(encoding="utf-8")
+    return [(r[0], r[1:5], r[5]) for r in csv.reader(io.StringIO(text, newline="")) if r]
+
+
+def example(question: str, choices: list[str], answer: str | None = None) -> str:
+    text = question + "".join(f"\n{c}. {t}" for c, t in zip(CHOICES, choices, strict=True)) + "\nAnswer:"
+    return text + (f" {answer}\n\n" if answer else "")
+
+
+def prompt(subject: str, dev: list, question: str, choices: list[str]) -> str:
+    head = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    return head + "".join(example(*d) for d in dev[:SHOTS]) + example(question, choices)
+
+
+def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
+    out, missing = [], []
+    for subject in SUBJECTS:
+        if src.kind != "hub" and not src.exists(f"test/{subject}_test.csv"):
+            missing.append(subject)
+            continue
+        dev = rows(src, subject, "dev")
+        for i, (q, ch, ans) in enumerate(rows(src, subject, "test")[:limit]):
+            out.append(Request(f"{subject}/{i}", prompt(subject, dev, q, ch), MAX_TOKENS,
+                               meta={"subject": subject, "label": ans}))
+    if missing:
+        missing = [f"{len(missing)} of {len(SUBJECTS)} subjects have no data here"]
+    return out, missing
+
+
+def parse(request: Request, reply: str) -> dict:
+    first = reply.lstrip()[:1].upper()
+    prediction = first if first and first in CHOICES else None
+    return {"prediction": prediction, "correct": prediction == request.meta["label"], "refused": prediction is None}
+
+
+def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["subject"], []).append(r)
+    subjects = {s: {"acc": 100 * mean(r["correct"] for r in rs), "n": len(rs)} for s, rs in by.items()}
+    missing = list(missing)
+    complete = not missing and len(by) == len(SUBJECTS)
+    score = 100 * mean(r["correct"] for r in rows) if rows and (complete or partial) else None
+    rr = 100 * mean(r["refused"] for r in rows) if rows else None
+    return Score(score, rr, {"subjects": subjects, "questions": len(rows)}, partial or not complete, missing)

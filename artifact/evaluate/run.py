@@ -1,0 +1,158 @@
+"""The evaluation engine: model from the store -> requests -> batched generation -> samples -> score.
+
+`make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended]`
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from .. import embedded, store
+from ..catalog.spec import ModelSpec
+from ..errors import ArtifactError
+from ..provenance import rel, stamp
+from ..settings import Settings
+from . import module, names
+from .data import source
+from .results import Results, digest
+
+# Rough throughput of a 13B model in bf16 on one H100 with batched generation, for dry-run estimates only
+# (not measured by this project): prompt tokens and generated tokens per second.
+PREFILL_TOK_S, DECODE_TOK_S = 8000.0, 600.0
+CPU_OK_PARAMS = 2e9  # models above this size need a GPU unless ARTIFACT_ALLOW_CPU=1
+
+
+def model_folder(spec: ModelSpec, settings: Settings, log=print):
+    if spec.base.embedded and spec.method == "none":
+        return embedded.ensure(spec, settings.store, log)
+    folder = store.folder(settings.store, spec.name)
+    if store.read_recipe(folder) is None:
+        how = "rebuild" if spec.calibration is not None or spec.method != "none" else "pull"
+        raise ArtifactError(f"{spec.name} is not in the model store {settings.store}; run `make pull MODEL="
+                            f"{spec.name}` or `make {how} MODEL={spec.name}` first")
+    return folder
+
+
+def build(perspective: str, data: str, settings: Settings, limit: int | None):
+    mod = module(perspective)
+    src = source("mmlu" if perspective == "mmlu" else "decodingtrust", data, settings)
+    reqs, missing = mod.requests(src, limit)
+    return mod, src, reqs, missing
+
+
+def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: str, log=print) -> list[dict]:
+    """Dry run: request counts and token estimates for this run and for the full benchmark; nothing is loaded."""
+    rows = []
+    for p in names(perspectives):
+        mod, src, reqs, missing = build(p, data, settings, limit)
+        prompt_tok = [sum(len(m["content"]) for m in r.messages) / 4 if not isinstance(r.messages, str)
+                      else len(r.messages) / 4 for r in reqs]  # ~4 characters per token
+        avg = sum(prompt_tok) / len(prompt_tok) if prompt_tok else 0
+        full = mod.FULL_REQUESTS
+        full_tokens = (full * (avg + mod.MAX_TOKENS)) if full else None
+        gpu_h = (full * avg / PREFILL_TOK_S + full * mod.MAX_TOKENS / DECODE_TOK_S) / 3600 if full else None
+        rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(prompt_tok) + len(reqs) *
+                     mod.MAX_TOKENS), "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
+                     "full_gpu_hours": gpu_h, "data": src.kind, "missing": missing})
+    return rows
+
+
+def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int | None = None, data: str = "subset",
+             mode: str = "fork", batch_size: int | None = None, device: str | None = None, seed: int = 0,
+             progress: bool = True, log=print) -> list[dict]:
+    if limit is not None and limit < 1:
+        raise ArtifactError(f"LIMIT={limit} asks for no items; give a positive number, or leave LIMIT unset for all")
+    if mode not in ("fork", "intended"):
+        raise ArtifactError(f"PROMPTS={mode} is not a prompt mode; use fork (the paper's) or intended")
+    chosen = names(perspectives)
+    builds = {p: build(p, data, settings, limit) for p in chosen}  # every input checked before the model loads
+    from ..compress import pick_device
+    device = device or pick_device(settings)
+    if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
+        raise ArtifactError(f"{spec.name} has {spec.base.arch.params / 1e9:.0f}B parameters and no CUDA GPU is "
+                            "visible; run on a GPU machine (`make check` reports what it sees) or set "
+                            "ARTIFACT_ALLOW_CPU=1 to wait days")
+    folder = model_folder(spec, settings, log)
+    bad = store.verify(folder)
+    if bad:
+        raise ArtifactError(f"{spec.name} in the store fails its sha256 check ({bad[0]}); run `make verify "
+                            f"MODEL={spec.name}` and re-pull or rebuild it")
+    recipe = store.read_recipe(folder) or {}
+    model_sha = hashlib.sha256((folder / store.MANIFEST).read_bytes()).hexdigest()
+    from .backend import Backend, Meter
+    t0 = time.perf_counter()
+    backend = Backend(folder, device, spec.chat_template, mode, batch_size)
+    log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
+        f"prompts {mode}, batch {backend.batch_size})")
+    out = []
+    for p, (mod, src, reqs, missing) in builds.items():
+        out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed,
+                        progress, log, Meter))
+    return out
+
+
+def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter):
+    texts = {r.key: backend.render(r.messages) for r in reqs}
+    gen = sorted({(r.max_tokens, r.temperature, r.n) for r in reqs})
+    config = {"perspective": p, "prompts": backend.mode, "template": spec.chat_template, "limit": limit,
+              "data": {"kind": src.kind, "files": dict(sorted(src.used.items()))}, "seed": seed,
+              "generation": [{"max_tokens": m, "temperature": t, "n": n, "greedy": t == 0} for m, t, n in gen],
+              "requests": digest([[r.key, texts[r.key]] for r in reqs])}
+    chash = digest(config)[:16]
+    res = Results(settings.results / "eval" / spec.name / model_sha[:16] / p / chash)
+    res.start(config)
+    done = res.done()
+    batches = backend.batches(reqs, texts)
+    todo = [b for b in batches if any(r.key not in done for r in b)]
+    left = sum(len(b) for b in todo)
+    log(f"{p}: {len(reqs)} requests, {len(reqs) - left} already done, {left} to generate -> {res}")
+    meter, t0 = Meter(), time.perf_counter()
+    bar = _bar(left, p, progress)
+    for b in todo:
+        replies, ntok = backend.generate(b, texts, seed)
+        res.append([{"key": r.key, "prompt_sha256": hashlib.sha256(texts[r.key].encode()).hexdigest(),
+                     "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
+        rate = meter.add(ntok)
+        if bar is not None:
+            bar.update(len(b))
+            bar.set_postfix_str(f"{rate:.1f} tok/s")
+    if bar is not None:
+        bar.close()
+    done = res.done()
+    rows = []
+    for r in reqs:
+        sample = done[r.key]
+        if sample["prompt_sha256"] != hashlib.sha256(texts[r.key].encode()).hexdigest():
+            raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
+        rows.append({**r.meta, **mod.parse(r, sample["replies"][0]), "key": r.key})
+    partial = src.partial or limit is not None
+    score = mod.aggregate(rows, partial=partial, missing=missing)
+    result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": mod.SCORER, **score.as_dict(),
+              "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
+              "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
+              "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),
+              "config_hash": chash, "config": config,
+              "model_revision": {"store_manifest_sha256": model_sha, "recipe_key": recipe.get("recipe_key"),
+                                 "hub_commit": recipe.get("commit"), "id": spec.id},
+              "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
+              "provenance": stamp(), "results": rel(res.folder)}
+    res.write_score(result)
+    shown = "n/a" if score.score is None else f"{score.score:.2f}"
+    log(f"{p}: score {shown}, refusal {score.refusal if score.refusal is None else round(score.refusal, 2)}"
+        f"{' (partial: ' + '; '.join(score.missing or ['LIMIT or subset data']) + ')' if score.partial else ''}")
+    return result
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled or total == 0:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="req", dynamic_ncols=True)
+
+
+def summary(results: list[dict]) -> list[tuple]:
+    return [(r["perspective"], "n/a" if r["score"] is None else f"{r['score']:.2f}",
+             "n/a" if r["refusal"] is None else f"{r['refusal']:.2f}", r["requests"], "yes" if r["partial"] else "no",
+             r["results"]) for r in results]
+
+

@@ -1,0 +1,118 @@
+"""End to end on the embedded SmolLM2: the real model, the real prompts, generation on the CPU."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+MODEL = "smollm2-135m-instruct"
+
+
+def env(tmp_path, store, name):
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+            "ARTIFACT_RESULTS": str(tmp_path / name), "ARTIFACT_STORE": str(store), "ARTIFACT_DEVICE": "cpu"}
+
+
+def run(tmp_path, store, name, *args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", *args], cwd=ROOT,
+                          env=env(tmp_path, store, name), capture_output=True, text=True, timeout=timeout)
+
+
+def score_files(root):
+    return {p.parent.parent.name: json.loads(p.read_text()) for p in root.glob("eval/*/*/*/*/score.json")}
+
+
+def test_all_perspectives_end_to_end(tmp_path, session_store, smol_base):
+    r = run(tmp_path, session_store, "all", "--perspective", "all", "--limit", "5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    scores = score_files(tmp_path / "all")
+    assert set(scores) == {"advglue", "ood", "adv_demo", "ethics", "fairness", "mmlu"}
+    for p, s in scores.items():
+        assert s["partial"] and 0 <= s["score"] <= 100 and 0 <= s["refusal"] <= 100, p
+        assert s["model_revision"]["store_manifest_sha256"] and s["provenance"]["code_commit"]
+        assert s["data"]["kind"] == "subset" and s["data"]["files"]
+        assert s["config"]["generation"][0]["greedy"]
+        assert (Path(s["results"]) / "samples.jsonl").is_file()
+    assert scores["mmlu"]["requests"] == 25 and scores["ood"]["requests"] == 100
+    assert "partial" in r.stdout and "| mmlu" in r.stdout
+
+
+def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_base):
+    args = ("--perspective", "ethics", "--limit", "2", "--batch-size", "4")
+    whole = run(tmp_path, session_store, "whole", *args)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    p = subprocess.Popen([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", *args], cwd=ROOT,
+                         env=env(tmp_path, session_store, "killed"), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    samples = None
+    while time.time() < deadline and p.poll() is None:
+        found = list((tmp_path / "killed").glob("eval/*/*/ethics/*/samples.jsonl"))
+        if found and found[0].read_text().count("\n") >= 4:
+            samples = found[0]
+            break
+        time.sleep(0.2)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert samples is not None, "the run finished or stalled before a batch was written"
+    done_before = samples.read_text().count("\n")
+    assert done_before < 24 and not (samples.parent / "score.json").exists()
+    resumed = run(tmp_path, session_store, "killed", *args)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{done_before} already done" in resumed.stdout or "already done" in resumed.stdout
+    a, b = score_files(tmp_path / "whole")["ethics"], score_files(tmp_path / "killed")["ethics"]
+    assert a["score"] == b["score"] and a["refusal"] == b["refusal"] and a["details"] == b["details"]
+    lines = samples.read_text().splitlines()
+    assert len(lines) == 24 and len({json.loads(x)["key"] for x in lines}) == 24  # nothing stored twice
+    again = run(tmp_path, session_store, "killed", *args)
+    assert "24 already done, 0 to generate" in again.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--perspective", "toxicty"), "unknown perspective 'toxicty'"),
+    (("--perspective", "ood", "--limit", "0"), "LIMIT=0 asks for no items"),
+    (("--perspective", "ood", "--data", "/nonexistent"), "DATA=/nonexistent is not a directory"),
+])
+def test_bad_input_is_one_sentence_and_exit_2(tmp_path, session_store, args, message):
+    r = run(tmp_path, session_store, "bad", *args, timeout=120)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_model_not_in_the_store_says_how_to_get_it(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "artifact", "eval", "llama-2-13b-chat-gptq-4bit-s0", "--perspective",
+                        "ood", "--limit", "1"], cwd=ROOT, env={**env(tmp_path, tmp_path / "empty", "r"),
+                                                              "ARTIFACT_ALLOW_CPU": "1"},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "make pull MODEL=llama-2-13b-chat-gptq-4bit-s0" in r.stderr
+
+
+def test_dry_run_counts_requests_and_estimates_the_full_benchmark(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "artifact", "eval", "llama-2-13b-chat-gptq-4bit-s0", "--perspective",
+                        "all", "--dry-run"], cwd=ROOT, env=env(tmp_path, tmp_path / "empty", "r"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "| mmlu" in r.stdout and "14042" in r.stdout and "GPU-hours" in r.stdout
+    assert not (tmp_path / "r").exists()
+
+
+def test_seeded_sampler_gives_each_row_its_own_reproducible_draw():
+    import torch
+
+    from artifact.evaluate.backend import SeededSampler, seed_of
+    logits = torch.zeros(3, 100)  # uniform: any of the top-50 tokens may be drawn
+
+    def picks(seeds):
+        out = SeededSampler(seeds, 1.0, "cpu")(None, logits)
+        assert torch.isfinite(out).sum(dim=-1).tolist() == [1, 1, 1]  # exactly one token left per row
+        return out.argmax(dim=-1).tolist()
+    seeds = [seed_of(0, "a", 0), seed_of(0, "a", 1), seed_of(0, "b", 0)]
+    assert picks(seeds) == picks(seeds)
+    assert picks(seeds)[0] == picks([seeds[0], 7, 8])[0]  # a row's draw does not depend on its neighbours
+    assert len({tuple(picks([s, s, s])) for s in range(20)}) > 1
