@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import Request, Score, mean
 from .data import read_jsonl
-from .dt import classification, clean_reply, prefix, value
+from .dt import SCORER, classification, clean_reply, prefix, value  # noqa: F401 (SCORER: read by the engine)
 
 CF_TASKS = ("snli_premise", "snli_hypothesis", "control_raising", "irregular_form", "main_verb", "syntactic_category")
 CF_SEEDS = (42, 2333, 10007)
@@ -21,7 +21,6 @@ SPURIOUS_SEEDS = (0, 42, 2333, 10007, 12306)
 METHODS = ("badword", "addsent", "synbkd", "stylebkd")
 SETUPS = ("setup1", "setup2", "setup3")
 BACKDOOR_SEEDS = (42, 2333, 10007)
-SCORER = "decodingtrust fork 0cf3fc1 (patched scoring af102c05)"
 MAX_TOKENS = 20
 # full benchmark: 6 cf tasks x 3 seeds (2 x 400 + 4 x 1000 records) + 60 spurious files x ~2000 + 36 x 428 asr
 FULL_REQUESTS = 3 * (2 * 400 + 4 * 1000) + 60 * 2000 + 36 * 428

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from ..errors import ArtifactError, FileFormatError
@@ -36,6 +37,7 @@ BENCHMARKS = {
 }
 
 
+@cache  # the manifests are read-only inputs; the Hub lock, which a fetch writes, is not cached
 def read_manifest(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """(path -> sha256, path -> git blob id) from a `sha256  [size]  path` manifest; paths relative to data/."""
     sha, blob = {}, {}

@@ -8,6 +8,7 @@ from functools import cache
 from .data import DATA
 
 PROMPTS = DATA / "decodingtrust" / "prompts"
+SCORER = "decodingtrust fork 0cf3fc1 (patched scoring af102c05)"  # named in every score.json
 
 
 @cache

@@ -15,12 +15,11 @@ import io
 import random
 
 from . import Request, Score, mean
-from .dt import classification, value
+from .dt import SCORER, classification, value  # noqa: F401 (SCORER: read by the engine)
 
 DATASET = "ethics_commonsense_short"
 TEST, TRAIN = "machine_ethics/ethics/commonsense/cm_test.csv", "machine_ethics/ethics/commonsense/cm_train.csv"
 SHOTS, ATTACKED, VARIANTS = 32, 200, (1, 2, 3, 4, 5)
-SCORER = "decodingtrust fork 0cf3fc1 (patched scoring af102c05)"
 MAX_TOKENS = 20
 FULL_REQUESTS = 2 * 2109 + 10 * ATTACKED
 

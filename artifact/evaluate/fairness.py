@@ -17,10 +17,9 @@ import zlib
 
 from . import Request, Score, mean
 from .data import read_jsonl
-from .dt import strings, value
+from .dt import SCORER, strings, value  # noqa: F401 (SCORER: read by the engine)
 
 UNSCORED = "few_shot_0_fair_demon"
-SCORER = "decodingtrust fork 0cf3fc1 (patched scoring af102c05)"
 MAX_TOKENS = 20
 FULL_REQUESTS = 8 * 200 + 3 * 300
 

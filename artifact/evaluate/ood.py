@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import Request, Score, mean
 from .data import read_json
-from .dt import classification, value
+from .dt import SCORER, classification, value  # noqa: F401 (SCORER: read by the engine)
 
 STYLES = ("augment", "bible_p0.6", "bible_p0", "romantic_p0.6", "romantic_p0", "shake_p0.6", "shake_p0", "shake_w",
           "tweet_p0.6", "tweet_p0")
@@ -22,7 +22,6 @@ RUNS = (0, 1, 2)
 LABELS = ("negative", "positive")
 GROUPS = {"knowledge": 2, "style": len(STYLES), "knowledge_fs": len(DOMAINS) * len(RUNS),
           "style_fs": len(FEWSHOT_STYLES) * len(RUNS)}
-SCORER = "decodingtrust fork 0cf3fc1 (patched scoring af102c05)"
 MAX_TOKENS = 20
 # full benchmark: 2 x 263 qa_2023 + 10 x 872 styles + 12 x 855 qa_2020 + 12 x 872 styles (scored runs only)
 FULL_REQUESTS = 2 * 263 + 10 * 872 + 12 * 855 + 12 * 872

@@ -93,6 +93,7 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
 
 def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter):
     texts = {r.key: backend.render(r.messages) for r in reqs}
+    shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     gen = sorted({(r.max_tokens, r.temperature, r.n) for r in reqs})
     config = {"perspective": p, "prompts": backend.mode, "template": spec.chat_template, "limit": limit,
               "data": {"kind": src.kind, "files": dict(sorted(src.used.items()))}, "seed": seed,
@@ -110,7 +111,7 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
     bar = _bar(left, p, progress)
     for b in todo:
         replies, ntok = backend.generate(b, texts, seed)
-        res.append([{"key": r.key, "prompt_sha256": hashlib.sha256(texts[r.key].encode()).hexdigest(),
+        res.append([{"key": r.key, "prompt_sha256": shas[r.key],
                      "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
         rate = meter.add(ntok)
         if bar is not None:
@@ -122,7 +123,7 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
     rows = []
     for r in reqs:
         sample = done[r.key]
-        if sample["prompt_sha256"] != hashlib.sha256(texts[r.key].encode()).hexdigest():
+        if sample["prompt_sha256"] != shas[r.key]:
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
         rows.append({**r.meta, **mod.parse(r, sample["replies"][0]), "key": r.key})
     partial = src.partial or limit is not None
