@@ -7,6 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+HUB_TOKEN = "hf_TESTtokenZZ9cantappearANYWHERE"
 
 
 @pytest.fixture
@@ -93,3 +94,14 @@ def calibration_ids(tokenizer, n: int = 8, length: int = 64, seed: int = 0) -> l
     for r in random.Random(seed).sample(records, 64):
         flat += tokenizer(calibration.as_text(r))["input_ids"]
     return [flat[i * length:(i + 1) * length] for i in range(n)]
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """A loopback Hub (tests/hub_server.py) that the real huggingface_hub client talks to."""
+    import huggingface_hub.constants
+
+    from .hub_server import HubServer
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)  # the stand-in speaks LFS, not Xet
+    with HubServer(token=HUB_TOKEN) as server:
+        yield server

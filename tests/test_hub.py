@@ -13,10 +13,9 @@ from artifact import catalog, compress, store
 from artifact.errors import ArtifactError, FileFormatError
 from artifact.hub import HubError, pull, push
 
+from .conftest import HUB_TOKEN as TOKEN
 from .conftest import ROOT
-from .hub_server import HubServer
 
-TOKEN = "hf_TESTtokenZZ9cantappearANYWHERE"
 AWQ8 = catalog.get("vicuna-13b-v1.3-awq-8bit")  # compressed-llm/vicuna-13b-v1.3-awq @ 8bit_128g
 DEMO = "smollm2-135m-instruct-magnitude-2to4"
 
@@ -27,14 +26,6 @@ def weights(seed: int = 0, n: int = 4000) -> bytes:
 
 
 FILES = {"config.json": b'{"model_type": "llama"}', "model.safetensors": weights()}
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    import huggingface_hub.constants
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)  # the stand-in speaks LFS, not Xet
-    with HubServer(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture

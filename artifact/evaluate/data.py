@@ -61,6 +61,7 @@ class Source:
     settings: object = None
     used: dict = field(default_factory=dict)  # rel -> sha256 of every file read, for provenance
     unverified: list = field(default_factory=list)  # local files that no manifest lists
+    _listing: dict = field(default_factory=dict, repr=False)  # hub: revision -> the Hub's hash of every file
 
     @property
     def partial(self) -> bool:
@@ -117,47 +118,80 @@ class Source:
         elif expected[0] == "sha256" and digest != expected[1] and not record:
             raise FileFormatError(p, None, f"sha256 {digest[:16]}… differs from the manifest's {expected[1][:16]}…; "
                                            "the file is corrupt or another version, so it is not used")
-        elif expected[0] == "git-blob" and git_blob_sha1(p.read_bytes()) != expected[1]:
+        elif expected[0] == "git-blob" and not record and git_blob_sha1(p.read_bytes()) != expected[1]:
             raise FileFormatError(p, None, f"its git blob id differs from the fork's {expected[1][:12]}…; the file "
                                            "is corrupt or another version, so it is not used")
         self.used[rel] = digest
         return digest
 
-    def _fetch(self, rel: str) -> Path:
-        import httpx
-        from huggingface_hub import HfApi, hf_hub_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    def _remote(self, revision: str) -> dict:
+        """path -> ("sha256", LFS oid) or ("git-blob", blob id): what the Hub says each file of the revision is."""
+        if revision not in self._listing:
+            from ..hub import api
+            info = api(self.settings).dataset_info(self.benchmark.repo, revision=revision, files_metadata=True)
+            self._listing[revision] = {s.rfilename: ("sha256", s.lfs.sha256) if s.lfs else ("git-blob", s.blob_id)
+                                       for s in info.siblings or []}
+        return self._listing[revision]
 
+    def _fetch(self, rel: str) -> Path:
+        """Download one file at the locked revision; check it against the Hub's own hash (a corrupt transfer is
+        dropped from the cache), then against the fork's manifest and the lock (a first fetch records it)."""
+        from huggingface_hub import hf_hub_download
+
+        from ..hub import explain, git_blob_sha1
         s, lock = self.settings, self._lock()
         repo, filename = self.benchmark.repo, self.benchmark.hub_path.format(rel=rel)
-        hub = {"endpoint": s.hf_endpoint, "token": s.hf_token}
-        try:
-            revision = lock.get("revision") or HfApi(**hub).dataset_info(repo, revision="main").sha
+        with explain(s, repo, lock.get("revision")):
+            revision = lock.get("revision") or api_sha(s, repo)
+            remote = self._remote(revision).get(filename)
+            if remote is None:
+                raise ArtifactError(f"the Hub dataset {repo} has no {filename} at {revision[:12]}; give a local "
+                                    "copy of the benchmark with DATA=<dir>")
             p = Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision, cache_dir=s.hf_cache,
-                                     **hub))
-        except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError, httpx.HTTPError) as e:
-            raise ArtifactError(f"cannot fetch {filename} of the Hub dataset {repo} ({type(e).__name__}); run where "
-                                "the Hub is reachable, or give a local copy with DATA=<dir>") from None
+                                     endpoint=s.hf_endpoint, token=s.hf_token))
+        got = sha256_file(p) if remote[0] == "sha256" else git_blob_sha1(p.read_bytes())
+        if got != remote[1]:
+            blob = p.resolve()
+            p.unlink(missing_ok=True)
+            blob.unlink(missing_ok=True)
+            raise FileFormatError(p, None, f"the download does not match the Hub's {remote[0]} {remote[1][:12]}…; "
+                                           "it was removed from the cache, run again to fetch it anew")
         expected = self.expected(rel)
-        first = expected is None or (expected[0] == "sha256" and rel not in lock.get("files", {})
-                                     and sha256_file(p) != expected[1])
-        digest = self._verify(p, rel, record=first)
-        if first or not lock.get("revision"):
-            lock = {"repo": repo, "revision": revision, "files": lock.get("files", {})}
-            if first:
-                lock["files"][rel] = digest
+        locked = rel in lock.get("files", {})
+        digest = sha256_file(p)
+        fork = digest if expected is None or expected[0] == "sha256" else git_blob_sha1(p.read_bytes())
+        differs = expected is not None and not locked and fork != expected[1]
+        self._verify(p, rel, record=differs)
+        if not locked or not lock.get("revision"):
+            lock = {"repo": repo, "revision": revision, "files": lock.get("files", {}),
+                    "differs_from_fork": lock.get("differs_from_fork", [])}
+            lock["files"][rel] = digest
+            if differs:
+                lock["differs_from_fork"] = sorted({*lock["differs_from_fork"], rel})
+                print(f"note: the Hub's {filename} is not the fork's file (sha256 {digest[:12]}… vs "
+                      f"{expected[1][:12]}…); recorded in {relpath(self._lock_path())}")
             self._lock_path().parent.mkdir(parents=True, exist_ok=True)
-            self._lock_path().write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            tmp = self._lock_path().with_suffix(".tmp")
+            tmp.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            tmp.replace(self._lock_path())
         return p
 
     def describe(self) -> dict:
         d = {"benchmark": self.benchmark.key, "kind": self.kind, "files": dict(sorted(self.used.items())),
              "unverified": sorted(set(self.unverified))}
         if self.kind == "hub":
-            d.update(repo=self.benchmark.repo, revision=self._lock().get("revision"))
+            lock = self._lock()
+            d.update(repo=self.benchmark.repo, revision=lock.get("revision"),
+                     differs_from_fork=sorted(set(lock.get("differs_from_fork", [])) & set(self.used)))
         elif self.root is not None:
             d["root"] = relpath(self.root)
         return d
+
+
+def api_sha(settings, repo: str) -> str:
+    """The commit `main` of a Hub dataset points at now (pinned in the lock on first fetch)."""
+    from ..hub import api
+    return api(settings).dataset_info(repo, revision="main").sha
 
 
 def source(benchmark: str, spec: str, settings) -> Source:
