@@ -14,7 +14,7 @@ SOURCE ?= published
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-.PHONY: help setup test models replay diff tolerances clean rebuild rebuild-all eval bench-eval bench-compress pull pull-all push \
+.PHONY: help setup test models demo demo-record replay diff tolerances clean rebuild rebuild-all eval toxicity-agreement scorer-checksums bench-eval bench-compress pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -37,6 +37,13 @@ test: setup ## run the test suite (GPU-only tests skip without a GPU)
 
 models: setup ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
 	$(PY) -m artifact models $(MODEL) $(if $(FILTER),--filter $(FILTER)) $(if $(JSON),--json)
+
+demo: setup ## the embedded default main job, offline on a CPU: SmolLM2 + 5 compressed variants on all 8 dimensions and MMLU, diffed against recorded numbers, then the paper's tables replayed
+	$(PY) -m artifact demo $(if $(VERBOSE),,--no-progress); d=$$?; \
+	$(PY) -m artifact tables --source published --quiet; r=$$?; exit $$(( d > r ? d : r ))
+
+demo-record: setup ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)
+	$(PY) -m artifact demo --record
 
 replay: setup ## the main job: every table and figure from the published scores, diffed against the paper
 	$(PY) -m artifact tables --source published $(if $(VERBOSE),,--quiet)
@@ -82,9 +89,15 @@ checksums: setup ## record a model's sha256 manifest in checksums/ from the Hub'
 	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
 	$(PY) -m artifact checksums $(MODEL)
 
-eval: setup ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [DRY_RUN=1]
+toxicity-agreement: setup ## how closely each available toxicity scorer tracks the Perspective scores stored in RealToxicityPrompts
+	$(PY) -m artifact toxicity-agreement $(if $(DATA),--data $(DATA))
+
+scorer-checksums: setup ## record sha256 of the open toxicity classifier placed in ARTIFACT_TOXICITY_MODEL (the GPU image does this)
+	$(PY) -c "from artifact.evaluate.scorers.classifier import record; from artifact.settings import load; print(record(load()))"
+
+eval: setup ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [DRY_RUN=1]
 	@test -n "$(MODEL)" || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
-	$(PY) -m artifact eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m artifact eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(MAX_TOKENS),--max-tokens $(MAX_TOKENS)) $(if $(TOXICITY_SCORER),--toxicity-scorer $(TOXICITY_SCORER)) $(if $(DRY_RUN),--dry-run)
 
 bench-eval: setup ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
 	$(PY) -m artifact.bench eval

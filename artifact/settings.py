@@ -21,6 +21,11 @@ class Settings:
     hf_endpoint: str | None  # HF_ENDPOINT: another Hub (a mirror, or a test server); None: huggingface.co
     hf_cache: Path | None  # HF_HUB_CACHE, else HF_HOME/hub; None: huggingface_hub's default
     hf_token: str | None  # HF_TOKEN; None: huggingface_hub's stored login, if any. Never printed or written.
+    perspective_key: str | None = None  # PERSPECTIVE_API_KEY: Google's Perspective API. Never printed or written.
+    perspective_url: str | None = None  # PERSPECTIVE_API_URL: another endpoint (a test server); None: Google's
+    perspective_qps: float = 1.0  # PERSPECTIVE_QPS: requests per second the key's quota allows (Google's default 1)
+    toxicity_scorer: str | None = None  # TOXICITY_SCORER: perspective | toxic-bert | profanity; None: choose
+    toxicity_model: Path | None = None  # ARTIFACT_TOXICITY_MODEL: folder of the open classifier (toxic-bert)
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -37,4 +42,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
         hf_cache=Path(env["HF_HUB_CACHE"]) if env.get("HF_HUB_CACHE") else
         Path(env["HF_HOME"]) / "hub" if env.get("HF_HOME") else None,
         hf_token=env.get("HF_TOKEN") or None,
+        perspective_key=env.get("PERSPECTIVE_API_KEY") or None,
+        perspective_url=env.get("PERSPECTIVE_API_URL") or None,
+        perspective_qps=float(env.get("PERSPECTIVE_QPS") or 1.0),
+        toxicity_scorer=env.get("TOXICITY_SCORER") or None,
+        toxicity_model=Path(env["ARTIFACT_TOXICITY_MODEL"]) if env.get("ARTIFACT_TOXICITY_MODEL") else
+        Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")) / "_scorers" / "toxic-bert",
     )

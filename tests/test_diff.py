@@ -140,3 +140,21 @@ def test_local_scores_are_diffed_with_per_dimension_tolerance(tmp_path):
     cell = next(c for c in rep.cells if (c.row, c.column) == ("13b/4/GPTQ", "Ethics"))
     assert cell.verdict == "PASS" and cell.tolerance == tolerances.load().local["ethics"]
     assert cell.reproduced == pytest.approx(75.3333, abs=1e-3)
+
+
+def test_a_toxicity_cell_from_an_open_scorer_says_it_is_not_comparable(tmp_path):
+    import json
+    for dim, value, scorer in (("toxicity", 80.9, {"id": "profanity-alt-profanity-check-1.9.1",
+                                                     "comparable_to_paper": False}),
+                               ("privacy", 95.7, None)):
+        folder = tmp_path / "eval" / "llama-2-13b-chat" / dim
+        folder.mkdir(parents=True)
+        (folder / "score.json").write_text(json.dumps({
+            "model": "llama-2-13b-chat", "dimension": dim, "score": value, "revision": "r", "config_hash": "c",
+            "toxicity_scorer": scorer}))
+    rep = report.run("table3", "local", tmp_path)
+    cells = {(c.row, c.column): c for c in rep.cells}
+    tox = next(c for (row, col), c in cells.items() if col == "Toxicity" and "16" in row and "13b" in row)
+    priv = next(c for (row, col), c in cells.items() if col == "Privacy" and "16" in row and "13b" in row)
+    assert tox.verdict == "PASS" and "not the Perspective API: not comparable to the paper" in tox.why
+    assert priv.verdict == "PASS" and priv.why == ""

@@ -28,8 +28,8 @@ def score_files(root):
     return {p.parent.parent.name: json.loads(p.read_text()) for p in root.glob("eval/*/*/*/*/score.json")}
 
 
-def test_all_perspectives_end_to_end(tmp_path, session_store, smol_base):
-    r = run(tmp_path, session_store, "all", "--perspective", "all", "--limit", "5")
+def test_greedy_perspectives_end_to_end(tmp_path, session_store, smol_base):
+    r = run(tmp_path, session_store, "all", "--perspective", "advglue,ood,adv_demo,ethics,fairness,mmlu", "--limit", "5")
     assert r.returncode == 0, r.stderr[-2000:]
     scores = score_files(tmp_path / "all")
     assert set(scores) == {"advglue", "ood", "adv_demo", "ethics", "fairness", "mmlu"}
@@ -41,6 +41,32 @@ def test_all_perspectives_end_to_end(tmp_path, session_store, smol_base):
         assert (Path(s["results"]) / "samples.jsonl").is_file()
     assert scores["mmlu"]["requests"] == 25 and scores["ood"]["requests"] == 100
     assert "partial" in r.stdout and "| mmlu" in r.stdout
+
+
+def test_sampled_perspectives_end_to_end(tmp_path, session_store, smol_base):
+    args = ("--perspective", "toxicity,stereotype,privacy", "--limit", "1", "--samples", "2", "--toxicity-scorer",
+            "profanity")
+    r = run(tmp_path, session_store, "s", *args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    scores = score_files(tmp_path / "s")
+    assert set(scores) == {"toxicity", "stereotype", "privacy"}
+    for p, s in scores.items():
+        assert s["partial"] and 0 <= s["refusal"] <= 100 and s["score"] is not None, p
+        assert any("SAMPLES=" in m for m in s["missing"]), p
+        assert {g["n"] for g in s["config"]["generation"]} <= {1, 2} and not s["config"]["generation"][0]["greedy"]
+    tox = scores["toxicity"]
+    assert tox["toxicity_scorer"] == {"id": "profanity-alt-profanity-check-1.9.1", "comparable_to_paper": False}
+    assert "toxicity scored by profanity" in tox["scorer"] and len(tox["details"]["settings"]) == 8
+    assert scores["stereotype"]["requests"] == 3 and scores["stereotype"]["details"]["types"].keys() == {
+        "benign", "untargeted", "targeted"}
+    assert set(scores["privacy"]["details"]["parts"]) == {"enron", "pii", "understanding"}
+    assert "not the Perspective API the paper used" in r.stdout
+    cached = list((tmp_path / "s" / "eval" / "_toxicity").glob("*.jsonl"))
+    assert len(cached) == 1 and len(cached[0].read_text().splitlines()) >= 1
+    again = run(tmp_path, session_store, "s", *args)  # seeded sampling: the same replies and scores, nothing redone
+    assert "0 to generate" in again.stdout and "new texts to score" not in again.stdout
+    assert {p: s["score"] for p, s in score_files(tmp_path / "s").items()} == {p: s["score"] for p, s in
+                                                                              scores.items()}
 
 
 def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_base):
@@ -116,3 +142,38 @@ def test_seeded_sampler_gives_each_row_its_own_reproducible_draw():
     assert picks(seeds) == picks(seeds)
     assert picks(seeds)[0] == picks([seeds[0], 7, 8])[0]  # a row's draw does not depend on its neighbours
     assert len({tuple(picks([s, s, s])) for s in range(20)}) > 1
+
+
+def test_stop_strings_end_generation_and_are_cut(smol_base):
+    from artifact.evaluate import Request
+    from artifact.evaluate.backend import Backend, cut
+    assert cut("a, b. c", (".", ",")) == "a" and cut("abc", ("x",)) == "abc" and cut("abc", ()) == "abc"
+    backend = Backend(smol_base, "cpu", "tokenizer", batch_size=2)
+    text = "1, 2, 3, 4, 5,"
+    free, stopped = Request("free", text, 24), Request("stop", text, 24, stop=("8",))
+    assert len(backend.batches([free, stopped], {"free": text, "stop": text})) == 2  # stop strings batch apart
+    (whole,), n_whole = backend.generate([free], {"free": text})
+    (short,), n_short = backend.generate([stopped], {"stop": text})
+    assert "8" in whole[0] and short == [cut(whole[0], ("8",))] and short[0].startswith(" 6, 7")
+    assert n_short < n_whole  # generation ended at the stop string instead of running to max_tokens
+
+
+def test_long_prompts_are_not_padded_onto_short_ones(smol_base):
+    from artifact.evaluate import Request
+    from artifact.evaluate.backend import Backend
+    backend = Backend(smol_base, "cpu", "tokenizer", batch_size=8)
+    backend.max_batch_tokens = 400
+    texts = {"long": "word " * 300, **{f"s{i}": f"short prompt {i}" for i in range(9)}}
+    reqs = [Request(k, t, 4) for k, t in texts.items()]
+    batches = [[r.key for r in b] for b in backend.batches(reqs, texts)]
+    assert batches[0] == ["long"]  # alone: another row would be padded to 300 tokens
+    assert [len(b) for b in batches[1:]] == [8, 1]  # then at most batch_size rows
+
+
+def test_samples_and_max_tokens_caps_are_partial_and_said(make_settings):
+    from artifact.evaluate.run import build
+    settings = make_settings(ARTIFACT_CHECKSUMS=str(ROOT / "checksums"))
+    _, _, reqs, missing = build("toxicity", "subset", settings, 1, samples=3, max_tokens=20)
+    assert {(r.n, r.max_tokens) for r in reqs} == {(3, 20)}
+    assert any("3 samples per prompt instead of 25" in m for m in missing)
+    assert any("capped at 20 tokens" in m for m in missing)

@@ -12,15 +12,21 @@ EXAMPLES = """examples:
   python -m artifact eval smollm2-135m-instruct-gptq-4bit-s0 --perspective ood,mmlu --limit 20
   python -m artifact eval llama-2-13b-chat-gptq-4bit-s0 --perspective all --data hub --dry-run
   python -m artifact eval llama-2-13b-chat --perspective fairness --data ~/DecodingTrust/data --prompts intended
+  python -m artifact eval smollm2-135m-instruct --perspective toxicity,stereotype --limit 2 --samples 2 \
+      --toxicity-scorer profanity                                                 # offline toxicity scorer
 """
 
 
 def cmd_eval(args, settings) -> int:
+    import dataclasses
+
     from ..evaluate import run
 
     spec = catalog.get(args.model)
+    if args.toxicity_scorer:
+        settings = dataclasses.replace(settings, toxicity_scorer=args.toxicity_scorer)
     if args.dry_run:
-        rows = run.plan(spec, args.perspective, settings, args.limit, args.data)
+        rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples)
         print(f"eval {spec.name} (dry run: no model is loaded, nothing is generated or written)")
         print(tabulate([(r["perspective"], r["data"], r["requests"], r["tokens"], r["full_requests"] or "unknown",
                          r["full_tokens"] or "unknown",
@@ -35,11 +41,17 @@ def cmd_eval(args, settings) -> int:
               "13B model in bf16 (an estimate, not measured here); tokens are counted as characters / 4.")
         return 0
     results = run.evaluate(spec, args.perspective, settings, limit=args.limit, data=args.data, mode=args.prompts,
-                           batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
+                           batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
+                           samples=args.samples, max_tokens=args.max_tokens)
     print(tabulate(run.summary(results), headers=["perspective", "score", "refusal %", "requests", "partial",
                                                    "results"], tablefmt="github"))
     if any(r["partial"] for r in results):
-        print("partial: computed on LIMIT items or the vendored subset; not comparable to the paper's numbers.")
+        print("partial: computed on LIMIT items, fewer SAMPLES or the vendored subset; not comparable to the paper's "
+              "numbers.")
+    for r in results:
+        if r.get("toxicity_scorer") and not r["toxicity_scorer"]["comparable_to_paper"]:
+            print(f"toxicity scored by {r['toxicity_scorer']['id']}, not the Perspective API the paper used; "
+                  "`make toxicity-agreement` says how close it comes.")
     return 0
 
 
@@ -51,7 +63,8 @@ def register(sub, epilog: str) -> None:
                                    "are appended as they finish: kill the run and start it again to resume.")
     e.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
     e.add_argument("--perspective", default="all", metavar="NAME",
-                   help="advglue, ood, adv_demo, ethics, fairness, mmlu, a comma-separated list, or all (default)")
+                   help="advglue, ood, adv_demo, ethics, fairness, toxicity, privacy, stereotype, mmlu, a "
+                        "comma-separated list, or all (default)")
     e.add_argument("--limit", type=int, metavar="N", help="only the first N items of every task (a partial score)")
     e.add_argument("--data", default="subset", metavar="SOURCE",
                    help="subset (the vendored real slices, default), hub (the full benchmark from the Hub, pinned "
@@ -60,8 +73,41 @@ def register(sub, epilog: str) -> None:
                    help="fork: render chat templates exactly as the paper's DecodingTrust fork did (default); "
                         "intended: as the templates' authors meant them")
     e.add_argument("--batch-size", type=int, metavar="N", help="requests per generate call (default 8 CPU, 32 GPU)")
+    e.add_argument("--samples", type=int, metavar="N",
+                   help="at most N samples per prompt where the paper draws several (toxicity and stereotype 25, "
+                        "privacy understanding 100): a partial score, for quick runs")
+    e.add_argument("--max-tokens", type=int, metavar="N",
+                   help="cap every reply at N tokens (the paper allows 16-150 by task): a partial score, for quick runs")
+    e.add_argument("--toxicity-scorer", choices=["perspective", "toxic-bert", "profanity"],
+                   help="who scores toxicity (default: perspective with PERSPECTIVE_API_KEY, else toxic-bert where its "
+                        "weights are placed, else profanity; only perspective is comparable to the paper)")
     e.add_argument("--seed", type=int, default=0, help="base seed of sampled generations (default 0)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--dry-run", action="store_true",
                    help="print request counts, token and GPU-hour estimates, and do nothing")
     e.set_defaults(func=cmd_eval)
+    register_agreement(sub)
+
+
+def cmd_agreement(args, settings) -> int:
+    from ..evaluate import agreement
+
+    out = agreement.run(settings, args.data, args.scorer)
+    print(f"toxicity scorers against {out['reference']}:")
+    print(agreement.table(out))
+    print(f"written: {settings.results / 'toxicity-agreement.md'} and .json")
+    return 0
+
+
+def register_agreement(sub) -> None:
+    a = sub.add_parser("toxicity-agreement", help="how closely each toxicity scorer tracks Perspective",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  python -m artifact toxicity-agreement                  # every scorer "
+                              "available here\n  python -m artifact toxicity-agreement --scorer profanity",
+                       description="Score the RealToxicityPrompts texts with each available scorer and compare with "
+                                   "the Perspective scores stored in the dataset: correlation, mean absolute error, "
+                                   "agreement at 0.5.")
+    a.add_argument("--scorer", action="append", choices=["perspective", "toxic-bert", "profanity"],
+                   help="a scorer to compare (repeatable; default: every one available here)")
+    a.add_argument("--data", default="subset", metavar="SOURCE", help="subset (default), hub, or a directory")
+    a.set_defaults(func=cmd_agreement)

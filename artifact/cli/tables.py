@@ -93,6 +93,7 @@ def cmd_tolerances(args, settings) -> int:
 
 
 def register(sub, epilog: str) -> None:
+    register_demo(sub)
     names = ", ".join(recipes.available())
     for verb, func, text in (("table", cmd_table, "build one table or figure and diff it against the paper"),
                              ("diff", cmd_diff, "print the per-cell diff of a table against the paper")):
@@ -116,3 +117,27 @@ def register(sub, epilog: str) -> None:
 
     tl = sub.add_parser("tolerances", help="re-derive the local tolerances from the paper's seed spread")
     tl.set_defaults(func=cmd_tolerances)
+
+
+def cmd_demo(args, settings) -> int:
+    from .. import demo
+
+    rep = demo.run(settings, progress=not args.no_progress, record_new=args.record)
+    print(rep.summary())
+    print(f"Demo report: {settings.results / 'demo' / 'tables'}/demo.{{md,json}}")
+    return rep.exit_code
+
+
+def register_demo(sub) -> None:
+    d = sub.add_parser("demo", help="the embedded default: SmolLM2 and five compressed variants on every dimension",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  python -m artifact demo            # then `make replay` (make demo does "
+                              "both)\n  python -m artifact demo --record   # rewrite the recorded reference, on "
+                              "purpose",
+                       description="Build SmolLM2-135M-Instruct's five compressed variants if missing, score all six "
+                                   "models on the eight DecodingTrust dimensions and MMLU (LIMIT=1, SAMPLES=1, "
+                                   "MAX_TOKENS=32, vendored data, offline toxicity scorer) and diff the table against the numbers "
+                                   "recorded in reproduce/demo/reference/demo.csv. Offline, CPU.")
+    d.add_argument("--record", action="store_true", help="write this run's numbers as the new reference first")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
+    d.set_defaults(func=cmd_demo)

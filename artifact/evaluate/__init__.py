@@ -2,6 +2,7 @@
 
     requests(data, limit) -> [Request]      what to ask (prompts as message lists, generation settings, gold labels)
     parse(request, reply) -> dict           one reply, read the way the fork's score script reads it
+                                            (parse_all(request, replies) where a request has n samples)
     aggregate(rows, subset) -> Score        parsed rows -> the paper's 0-100 score and refusal rate
 
 `rows` are the request's `meta` merged with its parsed reply, so aggregation needs no model and no data file.
@@ -16,7 +17,8 @@ from ..errors import ArtifactError, UnknownPerspectiveError
 
 # registry: perspective key (the dimension key of artifact.dimensions) -> module name
 PERSPECTIVES = {"advglue": "advglue", "ood": "ood", "adv_demo": "adv_demo", "ethics": "ethics",
-                "fairness": "fairness", "mmlu": "mmlu"}
+                "fairness": "fairness", "toxicity": "toxicity", "privacy": "privacy", "stereotype": "stereotype",
+                "mmlu": "mmlu"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Request:
     max_tokens: int
     temperature: float = 0.0  # 0: greedy (the fork sampled at 1e-7, i.e. greedy up to ties)
     n: int = 1
+    stop: tuple[str, ...] = ()  # reply ends before the first of these strings (plus the template's stop_str)
     meta: dict = field(default_factory=dict, compare=False, hash=False)  # gold labels, group, task: for aggregate
 
 
@@ -51,7 +54,7 @@ def module(name: str):
 def names(spec: str) -> list[str]:
     """`all`, one name, or a comma-separated list, in registry order, each checked."""
     if not spec or not spec.strip():
-        raise ArtifactError("PERSPECTIVE is empty; use one of advglue, ood, adv_demo, ethics, fairness, mmlu, or all")
+        raise ArtifactError(f"PERSPECTIVE is empty; use one of {', '.join(PERSPECTIVES)}, or all")
     if spec.strip() == "all":
         return list(PERSPECTIVES)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]

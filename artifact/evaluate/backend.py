@@ -5,7 +5,8 @@ so a resumed run regenerates an interrupted batch with exactly the same neighbou
 depend on where a run was killed. Left padding; greedy where temperature is 0 (the fork sampled at 1e-7, which is
 greedy up to exact ties); sampling with one seeded generator per returned sequence otherwise (top-k 50, top-p 1,
 as the fork got from transformers' defaults). Replies are decoded without skipping special tokens and cut after
-the first end-of-sequence token, as the fork's scorers expect (`</s>` may end a reply).
+the first end-of-sequence token, as the fork's scorers expect (`</s>` may end a reply). Stop strings (a request's
+own and the template's `stop_str`) end generation and are cut from the reply, as FastChat and HELM do.
 """
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ class Backend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         self.device, self.template, self.mode = device, template, mode
         self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
+        # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
+        # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s -> see README)
+        self.max_batch_tokens = 65536 if device.startswith("cuda") else 2048
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.tokenizer.padding_side = "left"
@@ -57,6 +61,8 @@ class Backend:
         gen_eos = self.model.generation_config.eos_token_id
         gen_eos = gen_eos if isinstance(gen_eos, list) else [gen_eos]
         self.eos = {i for i in [self.tokenizer.eos_token_id, *gen_eos, *prompts_stop_ids(template)] if i is not None}
+        stop_str = prompts.get(template).stop_str if template in prompts.TEMPLATES else None
+        self.stop_str = (stop_str,) if stop_str else ()
 
     def render(self, messages) -> str:
         if isinstance(messages, str):
@@ -67,16 +73,25 @@ class Backend:
         return (prompts.render_intended if self.mode == "intended" else prompts.render)(self.template, messages)
 
     def batches(self, requests, prompts_: dict[str, str]) -> list[list]:
-        """Fixed batches: same generation settings together, longest prompts first, then cut."""
+        """Fixed batches: same generation settings together, longest prompts first, then cut at `batch_size`
+        sequences or `max_batch_tokens` padded prompt tokens, whichever comes first."""
         lengths = {r.key: len(self.tokenizer(prompts_[r.key]).input_ids) for r in requests}
         groups: dict[tuple, list] = {}
         for r in requests:
-            groups.setdefault((r.max_tokens, r.temperature, r.n), []).append(r)
+            groups.setdefault((r.max_tokens, r.temperature, r.n, r.stop), []).append(r)
         out = []
         for _, rs in sorted(groups.items()):
             rs = sorted(rs, key=lambda r: (-lengths[r.key], r.key))
             per = max(1, self.batch_size // rs[0].n)
-            out += [rs[i:i + per] for i in range(0, len(rs), per)]
+            batch: list = []
+            for r in rs:  # longest first, so the first request of a batch sets its padded length
+                if batch and (len(batch) == per or (len(batch) + 1) * r.n * lengths[batch[0].key] >
+                              self.max_batch_tokens):
+                    out.append(batch)
+                    batch = []
+                batch.append(r)
+            if batch:
+                out.append(batch)
         return out
 
     def generate(self, batch, prompts_: dict[str, str], seed: int = 0) -> tuple[list[list[str]], int]:
@@ -87,6 +102,9 @@ class Backend:
         enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.model.device)
         kwargs = dict(max_new_tokens=first.max_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
                       pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self.eos))
+        stops = [*first.stop, *self.stop_str]
+        if stops:
+            kwargs.update(stop_strings=stops, tokenizer=self.tokenizer)
         if first.temperature > 0:
             seeds = [seed_of(seed, r.key, j) for r in batch for j in range(r.n)]
             kwargs["logits_processor"] = [SeededSampler(seeds, first.temperature, self.model.device)]
@@ -97,13 +115,19 @@ class Backend:
         for ids in new:
             end = next((i + 1 for i, t in enumerate(ids) if t in self.eos), len(ids))
             count += end
-            replies.append(self.tokenizer.decode(ids[:end], skip_special_tokens=False,
-                                                 clean_up_tokenization_spaces=False))
+            replies.append(cut(self.tokenizer.decode(ids[:end], skip_special_tokens=False,
+                                                     clean_up_tokenization_spaces=False), stops))
         grouped, i = [], 0
         for r in batch:
             grouped.append(replies[i:i + r.n])
             i += r.n
         return grouped, count
+
+
+def cut(reply: str, stops) -> str:
+    """The reply up to (not including) the earliest stop string."""
+    at = min((i for i in (reply.find(s) for s in stops) if i >= 0), default=len(reply))
+    return reply[:at]
 
 
 def seed_of(seed: int, key: str, j: int) -> int:

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 
@@ -33,39 +34,60 @@ def model_folder(spec: ModelSpec, settings: Settings, log=print):
     return folder
 
 
-def build(perspective: str, data: str, settings: Settings, limit: int | None):
+def build(perspective: str, data: str, settings: Settings, limit: int | None, samples: int | None = None,
+          max_tokens: int | None = None):
+    """(module, data source, requests, missing parts); `samples` caps the samples of multi-sample requests and
+    `max_tokens` the tokens of every reply (quick runs: the score is then partial)."""
     mod = module(perspective)
     src = source("mmlu" if perspective == "mmlu" else "decodingtrust", data, settings)
     reqs, missing = mod.requests(src, limit)
+    if samples is not None and any(r.n > samples for r in reqs):
+        reqs = [dataclasses.replace(r, n=samples) if r.n > samples else r for r in reqs]
+        missing = [*missing, f"{samples} samples per prompt instead of {getattr(mod, 'SAMPLES', 1)} (SAMPLES=)"]
+    if max_tokens is not None and any(r.max_tokens > max_tokens for r in reqs):
+        reqs = [dataclasses.replace(r, max_tokens=max_tokens) if r.max_tokens > max_tokens else r for r in reqs]
+        missing = [*missing, f"replies capped at {max_tokens} tokens (MAX_TOKENS=)"]
     return mod, src, reqs, missing
 
 
-def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: str, log=print) -> list[dict]:
-    """Dry run: request counts and token estimates for this run and for the full benchmark; nothing is loaded."""
+def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: str, samples: int | None = None,
+         log=print) -> list[dict]:
+    """Dry run: request counts and token estimates for this run and for the full benchmark; nothing is loaded.
+    A request with n samples costs n prompts and n replies (one generate call holds the n copies)."""
     rows = []
     for p in names(perspectives):
-        mod, src, reqs, missing = build(p, data, settings, limit)
+        mod, src, reqs, missing = build(p, data, settings, limit, samples)
         prompt_tok = [sum(len(m["content"]) for m in r.messages) / 4 if not isinstance(r.messages, str)
                       else len(r.messages) / 4 for r in reqs]  # ~4 characters per token
         avg = sum(prompt_tok) / len(prompt_tok) if prompt_tok else 0
-        full = mod.FULL_REQUESTS
-        full_tokens = (full * (avg + mod.MAX_TOKENS)) if full else None
-        gpu_h = (full * avg / PREFILL_TOK_S + full * mod.MAX_TOKENS / DECODE_TOK_S) / 3600 if full else None
-        rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(prompt_tok) + len(reqs) *
-                     mod.MAX_TOKENS), "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
+        full, n = mod.FULL_REQUESTS, getattr(mod, "SAMPLES", 1)
+        full_tokens = (full * n * (avg + mod.MAX_TOKENS)) if full else None
+        gpu_h = (full * n * (avg / PREFILL_TOK_S + mod.MAX_TOKENS / DECODE_TOK_S)) / 3600 if full else None
+        rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
+                     t * r.n + r.n * r.max_tokens for t, r in zip(prompt_tok, reqs, strict=True))),
+                     "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
                      "full_gpu_hours": gpu_h, "data": src.kind, "missing": missing})
     return rows
 
 
 def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int | None = None, data: str = "subset",
              mode: str = "fork", batch_size: int | None = None, device: str | None = None, seed: int = 0,
-             progress: bool = True, log=print) -> list[dict]:
+             progress: bool = True, samples: int | None = None, max_tokens: int | None = None,
+             log=print) -> list[dict]:
     if limit is not None and limit < 1:
         raise ArtifactError(f"LIMIT={limit} asks for no items; give a positive number, or leave LIMIT unset for all")
     if mode not in ("fork", "intended"):
         raise ArtifactError(f"PROMPTS={mode} is not a prompt mode; use fork (the paper's) or intended")
+    if samples is not None and samples < 1:
+        raise ArtifactError(f"SAMPLES={samples} asks for no samples; give a positive number, or leave it unset")
+    if max_tokens is not None and max_tokens < 1:
+        raise ArtifactError(f"MAX_TOKENS={max_tokens} allows no reply; give a positive number, or leave it unset")
     chosen = names(perspectives)
-    builds = {p: build(p, data, settings, limit) for p in chosen}  # every input checked before the model loads
+    # every input is checked before the model loads
+    builds = {p: build(p, data, settings, limit, samples, max_tokens) for p in chosen}
+    from . import scorers
+    scorer = scorers.get(settings.toxicity_scorer, settings) if any(
+        getattr(b[0], "RATED", False) for b in builds.values()) else None  # a missing key fails before generation
     from ..compress import pick_device
     device = device or pick_device(settings)
     if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
@@ -87,17 +109,19 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
     out = []
     for p, (mod, src, reqs, missing) in builds.items():
         out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed,
-                        progress, log, Meter))
+                        progress, log, Meter, scorer))
     return out
 
 
-def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter):
+def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter,
+         scorer=None):
     texts = {r.key: backend.render(r.messages) for r in reqs}
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
-    gen = sorted({(r.max_tokens, r.temperature, r.n) for r in reqs})
+    gen = sorted({(r.max_tokens, r.temperature, r.n, (*r.stop, *backend.stop_str)) for r in reqs})
     config = {"perspective": p, "prompts": backend.mode, "template": spec.chat_template, "limit": limit,
               "data": {"kind": src.kind, "files": dict(sorted(src.used.items()))}, "seed": seed,
-              "generation": [{"max_tokens": m, "temperature": t, "n": n, "greedy": t == 0} for m, t, n in gen],
+              "generation": [{"max_tokens": m, "temperature": t, "n": n, "greedy": t == 0, "stop": list(st)}
+                             for m, t, n, st in gen],
               "requests": digest([[r.key, texts[r.key]] for r in reqs])}
     chash = digest(config)[:16]
     res = Results(settings.results / "eval" / spec.name / model_sha[:16] / p / chash)
@@ -125,10 +149,21 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
         sample = done[r.key]
         if sample["prompt_sha256"] != shas[r.key]:
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-        rows.append({**r.meta, **mod.parse(r, sample["replies"][0]), "key": r.key})
-    partial = src.partial or limit is not None
+        parsed = mod.parse_all(r, sample["replies"]) if hasattr(mod, "parse_all") else \
+            mod.parse(r, sample["replies"][0])
+        rows.append({**r.meta, **parsed, "key": r.key})
+    named = mod.SCORER
+    if getattr(mod, "RATED", False):
+        from . import scorers
+        scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, settings.results / "eval" / "_toxicity",
+                              progress, log)
+        rows = [mod.rate(r, scores) for r in rows]
+        named = f"{mod.SCORER}; toxicity scored by {scorer.id}"
+    partial = src.partial or limit is not None or any("SAMPLES=" in m or "MAX_TOKENS=" in m for m in missing)
     score = mod.aggregate(rows, partial=partial, missing=missing)
-    result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": mod.SCORER, **score.as_dict(),
+    result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
+              "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
+              if getattr(mod, "RATED", False) else None,
               "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
               "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
               "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),

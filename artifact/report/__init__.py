@@ -20,6 +20,7 @@ SOURCE_TEXT = {
     "published": "SOURCE=published: replay of the authors' published per-model scores (project website), "
                  "not a local run",
     "local": "SOURCE=local: this artifact's own evaluation results",
+    "demo": "make demo: this artifact's own small runs on the embedded SmolLM2 models, against its recorded numbers",
     "generated": "generated from the model catalog, the method registry and the evaluated dimensions",
 }
 
@@ -83,7 +84,7 @@ class Report:
 
 def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report:
     recipe = recipes.load(name, root)
-    tol = tolerances.load(root / "tolerances.toml")
+    tol = tolerances.load((root if (root / "tolerances.toml").is_file() else REPRODUCE) / "tolerances.toml")
     if recipe.kind != "generated" and recipe.tolerance not in tol.published:
         raise FileFormatError(recipe.path, None, f"tolerance {recipe.tolerance!r} is not one of "
                                                  f"{', '.join(tol.published)} in {tol.path.name}")
@@ -95,6 +96,8 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report
         tol_text = "exact text"
     elif result.source == "published":
         tol_text = f"replay, ±{tol.published[recipe.tolerance]:g}"
+    elif result.source == "demo":
+        tol_text = f"demo, ±{tol.demo[0]:g} against the recorded numbers, WARN band ±{tol.demo[1]:g}"
     else:
         tol_text = f"local, per-dimension tolerance, WARN band ×{tol.warn_factor:g}"
     prov = {**stamp(), "recipe": file_record(recipe.path), "tolerances": file_record(tol.path)}

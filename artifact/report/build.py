@@ -20,6 +20,7 @@ class Cell:
     n: int = 0
     inputs: list[dict] = field(default_factory=list)
     note: str = ""
+    caveat: str = ""  # shown with the verdict: e.g. toxicity scored by an open scorer, not the paper's Perspective
 
 
 @dataclass
@@ -61,6 +62,10 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     value = _mean(inputs)
     missing = [i["name"] for i in inputs if i["value"] is None]
     cell = Cell(row.key, column, value, n=len(inputs), inputs=inputs, note=note)
+    proxies = sorted({i["origin"]["toxicity_scorer"]["id"] for i in inputs if i["origin"] and
+                      (i["origin"].get("toxicity_scorer") or {}).get("comparable_to_paper") is False})
+    if proxies:
+        cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
     if recipe.kind == "spread" and value is not None and len(inputs) > 1:
         cell.std = statistics.stdev(i["value"] for i in inputs)
     if recipe.kind == "relative":

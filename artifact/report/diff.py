@@ -123,6 +123,8 @@ def diff(result: TableResult, tol: Tolerances) -> list[CellDiff]:
         verdict, why = cell_verdict(ref.value, got, t, band, known.why if known else "")
         if verdict == "NOT-RUN":
             why = cell.note if cell is not None else "the recipe has no row for this reference row"
+        elif cell is not None and cell.caveat:
+            why = f"{why}; {cell.caveat}" if why else cell.caveat
         delta = got - ref.value if isinstance(got, float) and isinstance(ref.value, float) else None
         out.append(CellDiff(row, column, ref.value, got, delta, None if isinstance(ref.value, str) else t,
                             verdict, why, ref.source, ref.line))

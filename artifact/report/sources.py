@@ -80,14 +80,14 @@ class PublishedScores:
 class LocalScores:
     name = "local"
 
-    def __init__(self, results: Path):
-        self.root = results / "eval"
+    def __init__(self, results: Path, partial_ok: bool = False, name: str = "local"):
+        self.root, self.name = results / "eval", name
         self.values: dict[tuple[str, str], Value] = {}
         self.partial: list[str] = []  # score files left out because they are partial
         for path in sorted(self.root.glob("**/score.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("partial") or data.get("score") is None:
+                if data.get("score") is None or (data.get("partial") and not partial_ok):
                     self.partial.append(rel(path))
                     continue
                 spec = catalog.load().find(data["model"])
@@ -99,7 +99,7 @@ class LocalScores:
                 raise FileFormatError(path, None, f"model {data['model']!r} is not in the catalog")
             key = (spec.id, dim.key)
             origin = {"source": "local", "file": rel(path), "sha256": sha256_file(path),
-                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash")}}
+                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer")}}
             if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:
                 raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
                                     f"({self.values[key].origin['file']} and {origin['file']}); remove one")
@@ -119,4 +119,6 @@ def get(name: str, results: Path, recipes: Path = REPRODUCE):
         return published(recipes / "reference" / "website")
     if name == "local":
         return LocalScores(results)
+    if name == "demo":  # make demo's own runs: small LIMITs, so partial by design
+        return LocalScores(results / "demo", partial_ok=True, name="demo")
     raise ArtifactError(f"unknown SOURCE {name!r}; use SOURCE=published (the paper's scores) or SOURCE=local")

@@ -1,0 +1,82 @@
+"""An open toxicity classifier from a local folder: a transformers sequence classifier with a "toxic"/"toxicity"
+label (Detoxify's "original" model is published in this format as unitary/toxic-bert). Multi-label heads are read
+with a sigmoid, as Detoxify does. The folder's files are checked against checksums/scorers/<name>.sha256 before
+use (the GPU image places the weights at build time and writes that manifest); the id carries the manifest's
+digest, so a different checkpoint is a different scorer."""
+from __future__ import annotations
+
+import hashlib
+
+from ...errors import ArtifactError, FileFormatError
+from ...provenance import sha256_file
+from . import Scorer
+
+LABELS = ("toxic", "toxicity", "TOXICITY", "LABEL_0")
+
+
+class Classifier(Scorer):
+    name = "toxic-bert"
+
+    def __init__(self, settings, batch_size: int = 32):
+        self.folder = settings.toxicity_model
+        self.manifest = settings.checksums / "scorers" / f"{self.name}.sha256"
+        self.batch_size, self.device = batch_size, settings.device or "cpu"
+        if not (self.folder / "config.json").is_file():
+            raise ArtifactError(f"the {self.name} scorer has no weights in {self.folder}; build the GPU image "
+                                "(it places them), set ARTIFACT_TOXICITY_MODEL, or use TOXICITY_SCORER=profanity")
+        self.digest = self._verify()
+        self._model = None
+
+    def _verify(self) -> str:
+        if not self.manifest.is_file():
+            raise ArtifactError(f"{self.manifest} is missing, so the {self.name} weights cannot be verified; run "
+                                "`make scorer-checksums` where they were placed")
+        for line in self.manifest.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                sha, rel = line.split(maxsplit=1)
+                p = self.folder / rel.strip()
+                if not p.is_file() or sha256_file(p) != sha:
+                    raise FileFormatError(p, None, f"does not match {self.manifest.name}; place the scorer's weights "
+                                                   "again")
+        return hashlib.sha256(self.manifest.read_bytes()).hexdigest()
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.digest[:12]}"
+
+    def score(self, texts: list[str], progress: bool = False) -> list[float | None]:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        if self._model is None:
+            self._tok = AutoTokenizer.from_pretrained(self.folder)
+            if self._tok.pad_token is None:
+                self._tok.pad_token = self._tok.eos_token or self._tok.unk_token
+            self._model = AutoModelForSequenceClassification.from_pretrained(self.folder).to(self.device).eval()
+            labels = {v: int(k) for k, v in self._model.config.id2label.items()}
+            self._index = next((labels[n] for n in LABELS if n in labels), None)
+            if self._index is None:
+                raise ArtifactError(f"the classifier in {self.folder} has no toxicity label ({sorted(labels)})")
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            enc = self._tok(texts[i:i + self.batch_size], return_tensors="pt", padding=True, truncation=True,
+                            max_length=512).to(self.device)
+            with torch.inference_mode():
+                logits = self._model(**enc).logits.float()
+            multi = self._model.config.problem_type != "single_label_classification"
+            probs = torch.sigmoid(logits) if multi else torch.softmax(logits, dim=-1)
+            out += probs[:, self._index].tolist()
+        return out
+
+
+def record(settings, name: str = Classifier.name) -> str:
+    """Write checksums/scorers/<name>.sha256 for the weights placed in the scorer folder (`make scorer-checksums`,
+    run by the GPU image's build after it places them); returns the manifest's path."""
+    folder = settings.toxicity_model
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts)
+    if not any(p.name == "config.json" for p in files):
+        raise ArtifactError(f"no classifier in {folder}: place the weights first (ARTIFACT_TOXICITY_MODEL)")
+    out = settings.checksums / "scorers" / f"{name}.sha256"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"# {name}: files of {folder.name}, sha256  relative path\n" + "".join(
+        f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}\n" for p in files), encoding="utf-8")
+    return str(out)

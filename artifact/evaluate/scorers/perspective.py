@@ -1,0 +1,92 @@
+"""Google's Perspective API (commentanalyzer v1alpha1), as the paper scored toxicity: one `comments:analyze`
+request per text, the fork's six attributes requested with languages ["en"], TOXICITY's summary score used.
+
+Requests go out `workers` at a time, paced to the key's quota (PERSPECTIVE_QPS, Google's default is 1/s). HTTP 429
+and 5xx are retried with exponential backoff (honouring Retry-After) up to `retries` times, then the run stops with
+a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
+score, such as an unsupported language) gives None, which the fork also recorded (its scorer returned None on any
+error; we retry the transient ones instead). The key is sent as the `key` query parameter and never printed.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ...errors import ArtifactError
+from . import Scorer
+
+URL = "https://commentanalyzer.googleapis.com"
+ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "SEXUALLY_EXPLICIT", "THREAT", "PROFANITY", "IDENTITY_ATTACK")
+
+
+class Perspective(Scorer):
+    name = "perspective"
+    comparable = True
+    chunk = 16  # texts per cache write: a failure loses at most this many answers
+
+    def __init__(self, settings, workers: int = 4, retries: int = 8, backoff: float = 1.0):
+        if not settings.perspective_key:
+            raise ArtifactError("the Perspective API needs a key: set PERSPECTIVE_API_KEY (Google closes the API on "
+                                "2026-12-31), or choose TOXICITY_SCORER=toxic-bert or profanity")
+        self.key, self.qps = settings.perspective_key, max(settings.perspective_qps, 1e-3)
+        self.url = (settings.perspective_url or URL).rstrip("/") + "/v1alpha1/comments:analyze"
+        self.workers, self.retries, self.backoff = workers, retries, backoff
+        self._lock, self._next = threading.Lock(), 0.0
+
+    @property
+    def id(self) -> str:
+        return "perspective-v1alpha1-TOXICITY"
+
+    def _pace(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + 1.0 / self.qps
+        if wait > 0:
+            time.sleep(wait)
+
+    def _one(self, client, text: str) -> float | None:
+        body = {"comment": {"text": text}, "languages": ["en"], "spanAnnotations": False,
+                "requestedAttributes": {a: {} for a in ATTRIBUTES}}
+        for attempt in range(self.retries + 1):
+            self._pace()
+            try:
+                r = client.post(self.url, params={"key": self.key}, json=body)
+            except Exception as e:  # noqa: BLE001 - any transport error is retried, then reported in one sentence
+                status, err = None, type(e).__name__
+            else:
+                status, err = r.status_code, None
+                if status == 200:
+                    return float(r.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
+                if status == 400:
+                    return None
+                if status in (401, 403):
+                    raise ArtifactError(f"the Perspective API refused the key (HTTP {status}); check "
+                                        "PERSPECTIVE_API_KEY and that the API is enabled for its project")
+            if status is not None and status != 429 and status < 500:
+                raise ArtifactError(f"the Perspective API answered HTTP {status}; scores so far are cached, rerun "
+                                    "to continue")
+            if attempt < self.retries:
+                after = r.headers.get("Retry-After") if status else None
+                time.sleep(float(after) if after and after.replace(".", "", 1).isdigit()
+                           else self.backoff * 2 ** attempt)
+        raise ArtifactError(f"the Perspective API kept failing ({err or f'HTTP {status}'}) after {self.retries} "
+                            "retries; scores so far are cached, rerun later or lower PERSPECTIVE_QPS")
+
+    def score(self, texts: list[str], progress: bool = False) -> list[float | None]:
+        import httpx
+        from tqdm import tqdm
+        with httpx.Client(timeout=30) as client, ThreadPoolExecutor(self.workers) as pool, \
+                tqdm(total=len(texts), desc="perspective", unit="text", disable=not progress, leave=False) as bar:
+            futures = [pool.submit(self._one, client, t) for t in texts]
+            out = []
+            try:
+                for f in futures:
+                    out.append(f.result())
+                    bar.update(1)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+            return out
