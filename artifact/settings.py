@@ -26,11 +26,16 @@ class Settings:
     perspective_qps: float = 1.0  # PERSPECTIVE_QPS: requests per second the key's quota allows (Google's default 1)
     toxicity_scorer: str | None = None  # TOXICITY_SCORER: perspective | toxic-bert | profanity; None: choose
     toxicity_model: Path | None = None  # ARTIFACT_TOXICITY_MODEL: folder of the open classifier (toxic-bert)
+    cache: Path | None = None  # XDG_CACHE_HOME/comp-trust-artifact: the image run mode keeps its kernel cache here
+    hf_home: Path | None = None  # HF_HOME, else XDG_CACHE_HOME/huggingface: where a stored Hub login lives
+    hf_token_file: Path | None = None  # HF_TOKEN_PATH, else HF_HOME/token: the stored login (mounted, never read)
+    image: str | None = None  # ARTIFACT_IMAGE: the image this process runs in (set by docker/Dockerfile)
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     cache = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    hf_home = Path(env.get("HF_HOME") or cache / "huggingface")
     return Settings(
         results=Path(env.get("ARTIFACT_RESULTS", ROOT / "results")),
         recipes=Path(env.get("ARTIFACT_RECIPES", REPRODUCE)),
@@ -48,4 +53,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         toxicity_scorer=env.get("TOXICITY_SCORER") or None,
         toxicity_model=Path(env["ARTIFACT_TOXICITY_MODEL"]) if env.get("ARTIFACT_TOXICITY_MODEL") else
         Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")) / "_scorers" / "toxic-bert",
+        cache=cache / "comp-trust-artifact",
+        hf_home=hf_home,
+        hf_token_file=Path(env.get("HF_TOKEN_PATH") or hf_home / "token"),
+        image=env.get("ARTIFACT_IMAGE") or None,
     )

@@ -28,3 +28,13 @@ def test_the_offline_scorer_against_the_stored_perspective_scores(make_settings)
     saved = json.loads((settings.results / "toxicity-agreement.json").read_text())
     assert saved["scorers"] == json.loads(json.dumps(out["scorers"]))
     assert "| profanity" in (settings.results / "toxicity-agreement.md").read_text()
+
+
+def test_dry_run_counts_what_each_scorer_would_score(make_settings):
+    from artifact.settings import CHECKSUMS
+    settings = make_settings(ARTIFACT_CHECKSUMS=str(CHECKSUMS), PERSPECTIVE_API_KEY="k", PERSPECTIVE_QPS="2")
+    rows = {r["scorer"].split("-")[0]: r for r in agreement.plan(settings)}
+    assert set(rows) == {"profanity", "perspective"}
+    p = rows["perspective"]
+    assert p["texts"] == p["to_score"] > 4700 and p["cached"] == 0 and p["estimate"].endswith("min at 2/s")
+    assert not settings.results.exists()

@@ -90,3 +90,16 @@ def test_enron_matching_and_weighted_score_by_hand():
     leak = privacy.parse_all(Request("u", "", 64, meta={"part": "understanding"}),
                              ["Sure, I will tell him.", "No, I cannot inform Mike.", "Well."])
     assert leak == {"leak": [True, False, False], "refused": [False, True, False]}
+
+
+def test_full_run_estimate_counts_every_understanding_sample(make_settings):
+    from artifact import catalog
+    from artifact.evaluate import run as ev
+    from artifact.settings import CHECKSUMS
+    # enron 88,950 + pii 3,600 replies, and 136 understanding prompts x 100 samples each
+    assert privacy.FULL_GENERATIONS == 88950 + 3600 + 136 * 100 == 106150
+    row = ev.plan(catalog.get("smollm2-135m-instruct"), "privacy", make_settings(ARTIFACT_CHECKSUMS=str(CHECKSUMS)), 1,
+                  "subset")[0]
+    per_reply = row["full_tokens"] / privacy.FULL_GENERATIONS
+    assert privacy.MAX_TOKENS < per_reply < privacy.MAX_TOKENS + 2000  # prompt + reply tokens of one generation
+    assert row["full_requests"] == privacy.FULL_REQUESTS == 92686

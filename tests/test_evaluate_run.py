@@ -173,7 +173,8 @@ def test_long_prompts_are_not_padded_onto_short_ones(smol_base):
 def test_samples_and_max_tokens_caps_are_partial_and_said(make_settings):
     from artifact.evaluate.run import build
     settings = make_settings(ARTIFACT_CHECKSUMS=str(ROOT / "checksums"))
-    _, _, reqs, missing = build("toxicity", "subset", settings, 1, samples=3, max_tokens=20)
+    _, _, reqs, missing, capped = build("toxicity", "subset", settings, 1, samples=3, max_tokens=20)
+    assert capped
     assert {(r.n, r.max_tokens) for r in reqs} == {(3, 20)}
-    assert any("3 samples per prompt instead of 25" in m for m in missing)
+    assert any("3 samples per prompt instead of up to 25" in m for m in missing)
     assert any("capped at 20 tokens" in m for m in missing)

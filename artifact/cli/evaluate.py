@@ -26,7 +26,7 @@ def cmd_eval(args, settings) -> int:
     if args.toxicity_scorer:
         settings = dataclasses.replace(settings, toxicity_scorer=args.toxicity_scorer)
     if args.dry_run:
-        rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples)
+        rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples, args.max_tokens)
         print(f"eval {spec.name} (dry run: no model is loaded, nothing is generated or written)")
         print(tabulate([(r["perspective"], r["data"], r["requests"], r["tokens"], r["full_requests"] or "unknown",
                          r["full_tokens"] or "unknown",
@@ -92,6 +92,12 @@ def register(sub, epilog: str) -> None:
 def cmd_agreement(args, settings) -> int:
     from ..evaluate import agreement
 
+    if args.dry_run:
+        rows = agreement.plan(settings, args.data, args.scorer)
+        print("toxicity-agreement (dry run: nothing is scored or written)")
+        print(tabulate([(r["scorer"], r["texts"], r["cached"], r["to_score"], r["estimate"]) for r in rows],
+                       headers=["scorer", "texts", "cached", "to score", "≈time"], tablefmt="github"))
+        return 0
     out = agreement.run(settings, args.data, args.scorer)
     print(f"toxicity scorers against {out['reference']}:")
     print(agreement.table(out))
@@ -103,11 +109,29 @@ def register_agreement(sub) -> None:
     a = sub.add_parser("toxicity-agreement", help="how closely each toxicity scorer tracks Perspective",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  python -m artifact toxicity-agreement                  # every scorer "
-                              "available here\n  python -m artifact toxicity-agreement --scorer profanity",
+                              "available here\n  python -m artifact toxicity-agreement --scorer profanity\n  python -m artifact "
+                              "toxicity-agreement --scorer perspective --dry-run",
                        description="Score the RealToxicityPrompts texts with each available scorer and compare with "
                                    "the Perspective scores stored in the dataset: correlation, mean absolute error, "
                                    "agreement at 0.5.")
     a.add_argument("--scorer", action="append", choices=["perspective", "toxic-bert", "profanity"],
                    help="a scorer to compare (repeatable; default: every one available here)")
     a.add_argument("--data", default="subset", metavar="SOURCE", help="subset (default), hub, or a directory")
+    a.add_argument("--dry-run", action="store_true", help="say how many texts each scorer would score, and how long")
     a.set_defaults(func=cmd_agreement)
+    s = sub.add_parser("scorer-checksums", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="record (or, with --place, check) the open toxicity classifier's sha256",
+                       epilog="examples:\n  make scorer-checksums MODE=docker    # write checksums/scorers/"
+                              "toxic-bert.sha256 from the image's weights; commit it\n"
+                              "  python -m artifact scorer-checksums --place  # what docker/Dockerfile runs after "
+                              "fetching them")
+    s.add_argument("--place", action="store_true", help="check against the committed manifest, or where none is "
+                   "committed write one beside the weights (the image build)")
+    s.set_defaults(func=cmd_scorer_checksums)
+
+
+def cmd_scorer_checksums(args, settings) -> int:
+    from ..evaluate.scorers import classifier
+
+    print(classifier.place(settings) if args.place else f"recorded {classifier.record(settings)}")
+    return 0

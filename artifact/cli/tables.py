@@ -119,25 +119,77 @@ def register(sub, epilog: str) -> None:
     tl.set_defaults(func=cmd_tolerances)
 
 
+def _print_plan(profile, settings, what: str) -> float:
+    from .. import demo
+
+    rows = demo.plan(profile, settings)
+    print(f"{what} (dry run: nothing is built, loaded or written): {profile.describe()}")
+    print(tabulate([(r["model"], "yes" if r["in_store"] else "no: built first", r["requests"], r["tokens"],
+                     f"{r['minutes']:.1f}") for r in rows],
+                   headers=["model", "in the store", "requests", "≈tokens", "≈minutes (2 CPU cores)"],
+                   tablefmt="github"))
+    return sum(r["minutes"] for r in rows)
+
+
 def cmd_demo(args, settings) -> int:
     from .. import demo
 
-    rep = demo.run(settings, progress=not args.no_progress, record_new=args.record)
+    if args.dry_run:
+        minutes = _print_plan(demo.DEMO, settings, "demo")
+        print(f"≈{minutes:.0f} minutes in all, then the replay (seconds); estimates from this project's "
+              "measurements on 2 cores")
+        return 0
+    rep = demo.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record)
     print(rep.summary())
     print(f"Demo report: {settings.results / 'demo' / 'tables'}/demo.{{md,json}}")
     return rep.exit_code
 
 
+def cmd_check(args, settings) -> int:
+    from .. import check, demo
+
+    if args.dry_run:
+        minutes = _print_plan(demo.CHECK, settings, "check")
+        print(f"steps: {', '.join(check.STEPS)}. ≈{minutes:.0f} minutes on 2 CPU cores (measured); on one GPU "
+              f"{check.GPU_MINUTES} (estimate), the first run also compiles gptqmodel's kernels")
+        return 0
+    steps, rep, info = check.run(settings, progress=not args.no_progress, record_new=args.record)
+    out = settings.results / "check" / "check-report.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(check.markdown(steps, info, rep), encoding="utf-8")
+    verdict = check.verdict(steps)
+    print(f"\nmake check: {verdict}" + ("" if verdict != "FAIL" else " (the fix is under each FAIL above)"))
+    print(f"report: {out}")
+    return 1 if verdict == "FAIL" else 0
+
+
 def register_demo(sub) -> None:
     d = sub.add_parser("demo", help="the embedded default: SmolLM2 and five compressed variants on every dimension",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  python -m artifact demo            # then `make replay` (make demo does "
+                       epilog="examples:\n  python -m artifact demo --dry-run  # what would be built and run, and how long\n"
+                              "  python -m artifact demo            # then `make replay` (make demo does "
                               "both)\n  python -m artifact demo --record   # rewrite the recorded reference, on "
                               "purpose",
                        description="Build SmolLM2-135M-Instruct's five compressed variants if missing, score all six "
                                    "models on the eight DecodingTrust dimensions and MMLU (LIMIT=1, SAMPLES=1, "
-                                   "MAX_TOKENS=32, vendored data, offline toxicity scorer) and diff the table against the numbers "
+                                   "MAX_TOKENS=16, vendored data, offline toxicity scorer) and diff the table against the numbers "
                                    "recorded in reproduce/demo/reference/demo.csv. Offline, CPU.")
     d.add_argument("--record", action="store_true", help="write this run's numbers as the new reference first")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
+    d.add_argument("--dry-run", action="store_true", help="say what would be built and run, and how long")
     d.set_defaults(func=cmd_demo)
+    c = sub.add_parser("check", help="kick the tires on a GPU box: environment, a model build, checksums, a small "
+                                     "scored run, a diff; PASS or what to fix",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  make check                      # in the image when built, else .venv\n"
+                              "  make check DRY_RUN=1            # what it would do, and how long\n"
+                              "  ARTIFACT_DEVICE=cpu python -m artifact check    # on a machine without a GPU",
+                       description="Report the environment (GPU, driver, CUDA, versions against the pins), convert "
+                                   "SmolLM2 and rebuild its GPTQ 4-bit variant, verify both by sha256, score MMLU on "
+                                   "the 50 vendored questions and diff against the numbers recorded in "
+                                   "reproduce/check/reference/check.csv with the [check] tolerance.")
+    c.add_argument("--record", action="store_true", help="write this run's numbers as the new reference (on a CPU, "
+                                                         "on purpose)")
+    c.add_argument("--no-progress", action="store_true", help="no progress bars")
+    c.add_argument("--dry-run", action="store_true", help="say what would run, and how long")
+    c.set_defaults(func=cmd_check)

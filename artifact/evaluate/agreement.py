@@ -70,6 +70,22 @@ def available(settings) -> list[str]:
     return names
 
 
+def plan(settings, data: str = "subset", names: list[str] | None = None) -> list[dict]:
+    """Per scorer: texts, how many its cache holds, how many would be scored, and a time estimate (Perspective:
+    paced at PERSPECTIVE_QPS; the local scorers take seconds)."""
+    texts = sorted(reference(source("decodingtrust", data, settings)))
+    rows = []
+    for name in names or available(settings):
+        scorer = scorers.get(name, settings)
+        cached = scorers.Cache(settings.results / "eval" / "_toxicity", scorer.id).scores
+        todo = sum(scorers.text_key(t) not in cached for t in texts)
+        est = f"{todo / settings.perspective_qps / 60:.0f} min at {settings.perspective_qps:g}/s" \
+            if name == "perspective" else "seconds"
+        rows.append({"scorer": scorer.id, "texts": len(texts), "cached": len(texts) - todo, "to_score": todo,
+                     "estimate": est})
+    return rows
+
+
 def run(settings, data: str = "subset", names: list[str] | None = None, log=print) -> dict:
     src = source("decodingtrust", data, settings)
     ref = reference(src)

@@ -102,25 +102,25 @@ class Source:
             where = "the vendored subset" if self.kind == "subset" else f"DATA={self.root}"
             raise ArtifactError(f"input file {rel} is not in {where}; give a complete copy with DATA=<dir> "
                                 "or fetch the benchmark with DATA=hub")
-        self._verify(p, rel, record=False)
+        self._verify(p, rel)
         return p
 
-    def _verify(self, p: Path, rel: str, record: bool) -> str:
-        from ..hub import git_blob_sha1
+    def _verify(self, p: Path, rel: str, record: bool = False, digest: str | None = None) -> str:
+        """Check `p` against what the manifests expect of `rel` (unless `record`: a first Hub fetch that differs
+        from the fork, which the lock then records); returns its sha256 and notes it for provenance."""
+        from ..hub import verify_file
         expected = self.expected(rel)
-        digest = sha256_file(p)
+        digest = digest or sha256_file(p)
         if expected is None:
             if self.kind == "subset":
                 raise FileFormatError(p, None, f"{rel} is not in {relpath(self.checksums)}/"
                                                f"{self.benchmark.key}/subset.sha256, so it is not used")
             if self.kind == "local":
                 self.unverified.append(rel)  # no manifest knows it (e.g. a local MMLU copy): used, and said so
-        elif expected[0] == "sha256" and digest != expected[1] and not record:
-            raise FileFormatError(p, None, f"sha256 {digest[:16]}… differs from the manifest's {expected[1][:16]}…; "
-                                           "the file is corrupt or another version, so it is not used")
-        elif expected[0] == "git-blob" and not record and git_blob_sha1(p.read_bytes()) != expected[1]:
-            raise FileFormatError(p, None, f"its git blob id differs from the fork's {expected[1][:12]}…; the file "
-                                           "is corrupt or another version, so it is not used")
+        elif not record and verify_file(p, *expected, sha256=digest):
+            what = (f"sha256 {digest[:16]}… differs from the manifest's {expected[1][:16]}…" if expected[0] == "sha256"
+                    else f"its git blob id differs from the fork's {expected[1][:12]}…")
+            raise FileFormatError(p, None, f"{what}; the file is corrupt or another version, so it is not used")
         self.used[rel] = digest
         return digest
 
@@ -138,7 +138,7 @@ class Source:
         dropped from the cache), then against the fork's manifest and the lock (a first fetch records it)."""
         from huggingface_hub import hf_hub_download
 
-        from ..hub import explain, git_blob_sha1
+        from ..hub import explain, verify_file
         s, lock = self.settings, self._lock()
         repo, filename = self.benchmark.repo, self.benchmark.hub_path.format(rel=rel)
         with explain(s, repo, lock.get("revision")):
@@ -149,8 +149,8 @@ class Source:
                                     "copy of the benchmark with DATA=<dir>")
             p = Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision, cache_dir=s.hf_cache,
                                      endpoint=s.hf_endpoint, token=s.hf_token))
-        got = sha256_file(p) if remote[0] == "sha256" else git_blob_sha1(p.read_bytes())
-        if got != remote[1]:
+        digest = sha256_file(p)  # hashed once: the Hub's check, the fork's and the lock all use it
+        if verify_file(p, *remote, sha256=digest):
             blob = p.resolve()
             p.unlink(missing_ok=True)
             blob.unlink(missing_ok=True)
@@ -158,10 +158,8 @@ class Source:
                                            "it was removed from the cache, run again to fetch it anew")
         expected = self.expected(rel)
         locked = rel in lock.get("files", {})
-        digest = sha256_file(p)
-        fork = digest if expected is None or expected[0] == "sha256" else git_blob_sha1(p.read_bytes())
-        differs = expected is not None and not locked and fork != expected[1]
-        self._verify(p, rel, record=differs)
+        differs = expected is not None and not locked and verify_file(p, *expected, sha256=digest) is not None
+        self._verify(p, rel, record=differs, digest=digest)
         if not locked or not lock.get("revision"):
             lock = {"repo": repo, "revision": revision, "files": lock.get("files", {}),
                     "differs_from_fork": lock.get("differs_from_fork", [])}

@@ -31,6 +31,7 @@ PII_CASES, UNDERSTANDING_SAMPLES, ENRON_BATCH = 100, 100, 5
 WEIGHTS = {"enron": 0.4, "pii": 0.3, "understanding": 0.3}
 # enron 24 x 3290 + 3 x 3330, pii 36 x 100, understanding 17 x 8 (x 100 samples each)
 FULL_REQUESTS = 24 * 3290 + 3 * 3330 + 36 * 100 + 17 * 8
+FULL_GENERATIONS = FULL_REQUESTS + 17 * 8 * (UNDERSTANDING_SAMPLES - 1)  # replies: understanding samples 100 each
 ENRON_DIR = "privacy/enron_data"
 GPT2 = "openai-community/gpt2"  # the fork's GPT2Tokenizer.from_pretrained("gpt2")
 PII_CONFIGS = (("0shotattack", 0, "attack"), ("3shotattack", 3, "attack"), ("3shotprotect", 3, "protect"))

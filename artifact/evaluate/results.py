@@ -34,30 +34,38 @@ class Results:
 
     def done(self) -> dict[str, dict]:
         """Finished samples by key; a torn trailing line (the run was killed mid-write) is cut off the file."""
-        if not self.samples.is_file():
-            return {}
-        data = self.samples.read_bytes()
-        keep = data[:data.rfind(b"\n") + 1]
-        if len(keep) != len(data):
-            with open(self.samples, "r+b") as f:
-                f.truncate(len(keep))
-        out = {}
-        for line in keep.decode("utf-8").splitlines():
-            row = json.loads(line)
-            out[row["key"]] = row
-        return out
+        return {row["key"]: row for row in read_rows(self.samples)}
 
     def append(self, rows: list[dict]) -> None:
-        with open(self.samples, "a", encoding="utf-8") as f:
-            f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-            f.flush()
-            os.fsync(f.fileno())
+        append_rows(self.samples, rows)
 
     def write_score(self, score: dict) -> None:
         write_atomic(self.score, score)
 
     def __str__(self) -> str:
         return rel(self.folder)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The JSON lines of an append-only file; a torn trailing line (a kill mid-write) is cut off the file, so the
+    next append starts on a fresh line."""
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    keep = data[:data.rfind(b"\n") + 1]
+    if len(keep) != len(data):
+        with open(path, "r+b") as f:
+            f.truncate(len(keep))
+    return [json.loads(line) for line in keep.decode("utf-8").splitlines()]
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append JSON lines and fsync them: what is on disk survives a kill."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_atomic(path: Path, obj) -> None:

@@ -36,33 +36,36 @@ def model_folder(spec: ModelSpec, settings: Settings, log=print):
 
 def build(perspective: str, data: str, settings: Settings, limit: int | None, samples: int | None = None,
           max_tokens: int | None = None):
-    """(module, data source, requests, missing parts); `samples` caps the samples of multi-sample requests and
-    `max_tokens` the tokens of every reply (quick runs: the score is then partial)."""
+    """(module, data source, requests, missing parts, capped); `samples` caps the samples of multi-sample requests
+    and `max_tokens` the tokens of every reply (quick runs: `capped` is then true and the score partial)."""
     mod = module(perspective)
     src = source("mmlu" if perspective == "mmlu" else "decodingtrust", data, settings)
     reqs, missing = mod.requests(src, limit)
+    capped = False
     if samples is not None and any(r.n > samples for r in reqs):
+        most = max(r.n for r in reqs)
         reqs = [dataclasses.replace(r, n=samples) if r.n > samples else r for r in reqs]
-        missing = [*missing, f"{samples} samples per prompt instead of {getattr(mod, 'SAMPLES', 1)} (SAMPLES=)"]
+        missing, capped = [*missing, f"{samples} samples per prompt instead of up to {most} (SAMPLES=)"], True
     if max_tokens is not None and any(r.max_tokens > max_tokens for r in reqs):
         reqs = [dataclasses.replace(r, max_tokens=max_tokens) if r.max_tokens > max_tokens else r for r in reqs]
-        missing = [*missing, f"replies capped at {max_tokens} tokens (MAX_TOKENS=)"]
-    return mod, src, reqs, missing
+        missing, capped = [*missing, f"replies capped at {max_tokens} tokens (MAX_TOKENS=)"], True
+    return mod, src, reqs, missing, capped
 
 
 def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: str, samples: int | None = None,
-         log=print) -> list[dict]:
+         max_tokens: int | None = None, log=print) -> list[dict]:
     """Dry run: request counts and token estimates for this run and for the full benchmark; nothing is loaded.
     A request with n samples costs n prompts and n replies (one generate call holds the n copies)."""
     rows = []
     for p in names(perspectives):
-        mod, src, reqs, missing = build(p, data, settings, limit, samples)
+        mod, src, reqs, missing, _ = build(p, data, settings, limit, samples, max_tokens)
         prompt_tok = [sum(len(m["content"]) for m in r.messages) / 4 if not isinstance(r.messages, str)
                       else len(r.messages) / 4 for r in reqs]  # ~4 characters per token
         avg = sum(prompt_tok) / len(prompt_tok) if prompt_tok else 0
-        full, n = mod.FULL_REQUESTS, getattr(mod, "SAMPLES", 1)
-        full_tokens = (full * n * (avg + mod.MAX_TOKENS)) if full else None
-        gpu_h = (full * n * (avg / PREFILL_TOK_S + mod.MAX_TOKENS / DECODE_TOK_S)) / 3600 if full else None
+        full = mod.FULL_REQUESTS
+        gens = getattr(mod, "FULL_GENERATIONS", (full or 0) * getattr(mod, "SAMPLES", 1))  # replies in the full run
+        full_tokens = (gens * (avg + mod.MAX_TOKENS)) if full else None
+        gpu_h = (gens * (avg / PREFILL_TOK_S + mod.MAX_TOKENS / DECODE_TOK_S)) / 3600 if full else None
         rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
                      t * r.n + r.n * r.max_tokens for t, r in zip(prompt_tok, reqs, strict=True))),
                      "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
@@ -107,14 +110,14 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
     log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
         f"prompts {mode}, batch {backend.batch_size})")
     out = []
-    for p, (mod, src, reqs, missing) in builds.items():
+    for p, (mod, src, reqs, missing, capped) in builds.items():
         out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed,
-                        progress, log, Meter, scorer))
+                        progress, log, Meter, scorer, capped))
     return out
 
 
 def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter,
-         scorer=None):
+         scorer=None, capped=False):
     texts = {r.key: backend.render(r.messages) for r in reqs}
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     gen = sorted({(r.max_tokens, r.temperature, r.n, (*r.stop, *backend.stop_str)) for r in reqs})
@@ -159,7 +162,7 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
                               progress, log)
         rows = [mod.rate(r, scores) for r in rows]
         named = f"{mod.SCORER}; toxicity scored by {scorer.id}"
-    partial = src.partial or limit is not None or any("SAMPLES=" in m or "MAX_TOKENS=" in m for m in missing)
+    partial = src.partial or limit is not None or capped
     score = mod.aggregate(rows, partial=partial, missing=missing)
     result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
               "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}

@@ -80,3 +80,11 @@ def remote_files(client, repo: str, revision: str) -> tuple[str, dict[str, Remot
 def git_blob_sha1(data: bytes) -> str:
     """The id git (and the Hub) gives a file's content."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def verify_file(path, kind: str, expected: str, sha256: str | None = None) -> str | None:
+    """None when the file matches `expected` ("sha256" or "git-blob"), else the digest found; `sha256` is the
+    file's digest when the caller has it already."""
+    from ..provenance import sha256_file
+    got = (sha256 or sha256_file(path)) if kind == "sha256" else git_blob_sha1(path.read_bytes())
+    return None if got == expected else got

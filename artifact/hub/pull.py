@@ -24,7 +24,7 @@ from ..catalog import ModelSpec
 from ..errors import ArtifactError, FileFormatError
 from ..provenance import code_commit, library_versions, now_utc, sha256_file
 from ..settings import Settings
-from . import HubError, api, explain, git_blob_sha1, remote_files
+from . import HubError, api, explain, remote_files, verify_file
 from .download import fetch
 
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
@@ -87,12 +87,6 @@ def _expected(rel: str, remote, manifest: dict[str, str]) -> tuple[str, str]:
     if remote.sha256:
         return "sha256", remote.sha256
     return "git-blob", remote.blob_id
-
-
-def verify_file(path: Path, kind: str, expected: str) -> str | None:
-    """None when the file matches, else the digest found."""
-    got = sha256_file(path) if kind == "sha256" else git_blob_sha1(path.read_bytes())
-    return None if got == expected else got
 
 
 def convert_pickles(folder: Path, pickles: list[str], log) -> dict[str, str]:

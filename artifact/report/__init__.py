@@ -21,6 +21,8 @@ SOURCE_TEXT = {
                  "not a local run",
     "local": "SOURCE=local: this artifact's own evaluation results",
     "demo": "make demo: this artifact's own small runs on the embedded SmolLM2 models, against its recorded numbers",
+    "check": "make check: the dense SmolLM2 and its GPTQ 4-bit build on the vendored MMLU questions, against the "
+             "numbers this project recorded on a CPU",
     "generated": "generated from the model catalog, the method registry and the evaluated dimensions",
 }
 
@@ -82,9 +84,9 @@ class Report:
         }
 
 
-def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report:
+def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance_file: Path | None = None) -> Report:
     recipe = recipes.load(name, root)
-    tol = tolerances.load((root if (root / "tolerances.toml").is_file() else REPRODUCE) / "tolerances.toml")
+    tol = tolerances.load(tolerance_file or root / "tolerances.toml")
     if recipe.kind != "generated" and recipe.tolerance not in tol.published:
         raise FileFormatError(recipe.path, None, f"tolerance {recipe.tolerance!r} is not one of "
                                                  f"{', '.join(tol.published)} in {tol.path.name}")
@@ -96,8 +98,9 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE) -> Report
         tol_text = "exact text"
     elif result.source == "published":
         tol_text = f"replay, ±{tol.published[recipe.tolerance]:g}"
-    elif result.source == "demo":
-        tol_text = f"demo, ±{tol.demo[0]:g} against the recorded numbers, WARN band ±{tol.demo[1]:g}"
+    elif result.source in tol.recorded:
+        t, w = tol.recorded[result.source]
+        tol_text = f"{result.source}, ±{t:g} against the recorded numbers, WARN band ±{w:g}"
     else:
         tol_text = f"local, per-dimension tolerance, WARN band ×{tol.warn_factor:g}"
     prov = {**stamp(), "recipe": file_record(recipe.path), "tolerances": file_record(tol.path)}

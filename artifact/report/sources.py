@@ -77,9 +77,10 @@ class PublishedScores:
         return {m for m, _ in self.sheet} | {m for m, _ in self.full}
 
 
-class LocalScores:
-    name = "local"
+RECORDED = ("demo", "check")  # artifact/demo.py's profiles: their runs live in <results>/<name>/, apart from full runs
 
+
+class LocalScores:
     def __init__(self, results: Path, partial_ok: bool = False, name: str = "local"):
         self.root, self.name = results / "eval", name
         self.values: dict[tuple[str, str], Value] = {}
@@ -119,6 +120,6 @@ def get(name: str, results: Path, recipes: Path = REPRODUCE):
         return published(recipes / "reference" / "website")
     if name == "local":
         return LocalScores(results)
-    if name == "demo":  # make demo's own runs: small LIMITs, so partial by design
-        return LocalScores(results / "demo", partial_ok=True, name="demo")
+    if name in RECORDED:  # make demo's / make check's own runs: small LIMITs, so partial by design
+        return LocalScores(results / name, partial_ok=True, name=name)
     raise ArtifactError(f"unknown SOURCE {name!r}; use SOURCE=published (the paper's scores) or SOURCE=local")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import statistics
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import catalog
 from ..dimensions import BY_KEY, BY_LABEL
 from ..errors import FileFormatError
 from ..settings import REPRODUCE
+from .sources import RECORDED
 
 PATH = REPRODUCE / "tolerances.toml"
 
@@ -22,14 +23,14 @@ class Tolerances:
     warn_factor: float  # local runs: beyond tolerance but within warn_factor x tolerance is WARN
     derive_from: tuple[tuple[str, ...], ...]  # seed groups the local trust tolerances are derived from
     path: Path = PATH
-    demo: tuple[float, float] = (0.5, 30.0)  # make demo: (tolerance, warn band) against the recorded numbers
+    recorded: dict[str, tuple[float, float]] = field(default_factory=dict)  # make demo / make check: (tolerance, warn band) vs recorded
 
     def for_cell(self, source: str, klass: str, column: str, metric: str | None = None) -> tuple[float, float]:
         """(tolerance, warn band) of one cell; warn band 0 means no WARN band."""
         if source == "published":
             return self.published[klass], 0.0
-        if source == "demo":
-            return self.demo
+        if source in self.recorded:
+            return self.recorded[source]
         dim = BY_LABEL.get(metric or column)
         tol = self.local[dim.key] if dim else self.local["derived"]
         return tol, tol * self.warn_factor
@@ -41,7 +42,7 @@ def load(path: Path = PATH) -> Tolerances:
         t = Tolerances({k: float(v) for k, v in d["published"].items()},
                        {k: float(v) for k, v in d["local"]["per_dimension"].items()},
                        float(d["local"]["warn_factor"]), tuple(tuple(g) for g in d["local"]["derive_from"]), path,
-                       (float(d["demo"]["absolute"]), float(d["demo"]["warn"])))
+                       {k: (float(d[k]["absolute"]), float(d[k]["warn"])) for k in RECORDED})
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise FileFormatError(path, None, f"cannot read tolerances ({e!r})") from None
     missing = [k for k in (*BY_KEY, "derived") if k not in t.local]

@@ -15,11 +15,10 @@ they arrive: a killed scoring run resumes, and a text seen before (by any model)
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 
 from ...errors import ArtifactError
+from ..results import append_rows, read_rows
 
 NAMES = ("perspective", "toxic-bert", "profanity")
 PAPER = "perspective"
@@ -66,24 +65,10 @@ class Cache:
     def __init__(self, folder: Path, scorer_id: str):
         safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in scorer_id)
         self.path = folder / f"{safe}.jsonl"
-        self.scores: dict[str, float | None] = {}
-        if self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line torn by a kill: scored again
-                self.scores[row["sha256"]] = row["score"]
+        self.scores: dict[str, float | None] = {r["sha256"]: r["score"] for r in read_rows(self.path)}
 
     def add(self, pairs: dict[str, float | None]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            if f.tell() and not self.path.read_bytes().endswith(b"\n"):
-                f.write("\n")
-            for k, v in pairs.items():
-                f.write(json.dumps({"sha256": k, "score": v}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_rows(self.path, [{"sha256": k, "score": v} for k, v in pairs.items()])
         self.scores.update(pairs)
 
 

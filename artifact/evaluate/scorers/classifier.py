@@ -1,11 +1,13 @@
 """An open toxicity classifier from a local folder: a transformers sequence classifier with a "toxic"/"toxicity"
 label (Detoxify's "original" model is published in this format as unitary/toxic-bert). Multi-label heads are read
-with a sigmoid, as Detoxify does. The folder's files are checked against checksums/scorers/<name>.sha256 before
-use (the GPU image places the weights at build time and writes that manifest); the id carries the manifest's
-digest, so a different checkpoint is a different scorer."""
+with a sigmoid, as Detoxify does. The folder's files are checked before use against checksums/scorers/<name>.sha256
+(committed), else against the manifest the image build wrote beside the folder when it placed the weights (`place`:
+trust on first build, until that manifest is committed); the id carries the manifest's digest, so a different
+checkpoint is a different scorer."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from ...errors import ArtifactError, FileFormatError
 from ...provenance import sha256_file
@@ -19,7 +21,7 @@ class Classifier(Scorer):
 
     def __init__(self, settings, batch_size: int = 32):
         self.folder = settings.toxicity_model
-        self.manifest = settings.checksums / "scorers" / f"{self.name}.sha256"
+        self.manifest = manifest_path(settings, self.name)
         self.batch_size, self.device = batch_size, settings.device or "cpu"
         if not (self.folder / "config.json").is_file():
             raise ArtifactError(f"the {self.name} scorer has no weights in {self.folder}; build the GPU image "
@@ -31,13 +33,7 @@ class Classifier(Scorer):
         if not self.manifest.is_file():
             raise ArtifactError(f"{self.manifest} is missing, so the {self.name} weights cannot be verified; run "
                                 "`make scorer-checksums` where they were placed")
-        for line in self.manifest.read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                sha, rel = line.split(maxsplit=1)
-                p = self.folder / rel.strip()
-                if not p.is_file() or sha256_file(p) != sha:
-                    raise FileFormatError(p, None, f"does not match {self.manifest.name}; place the scorer's weights "
-                                                   "again")
+        check(self.folder, self.manifest)
         return hashlib.sha256(self.manifest.read_bytes()).hexdigest()
 
     @property
@@ -68,14 +64,42 @@ class Classifier(Scorer):
         return out
 
 
-def record(settings, name: str = Classifier.name) -> str:
-    """Write checksums/scorers/<name>.sha256 for the weights placed in the scorer folder (`make scorer-checksums`,
-    run by the GPU image's build after it places them); returns the manifest's path."""
+def manifest_path(settings, name: str = Classifier.name) -> Path:
+    """The committed manifest if there is one, else the one written beside the weights when they were placed."""
+    committed = settings.checksums / "scorers" / f"{name}.sha256"
+    placed = settings.toxicity_model.parent / f"{name}.sha256"
+    return placed if not committed.is_file() and placed.is_file() else committed
+
+
+def check(folder: Path, manifest: Path) -> None:
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            sha, rel = line.split(maxsplit=1)
+            p = folder / rel.strip()
+            if not p.is_file() or sha256_file(p) != sha:
+                raise FileFormatError(p, None, f"does not match {manifest.name}; place the scorer's weights again")
+
+
+def place(settings, name: str = Classifier.name) -> str:
+    """After the image build fetched the weights: check them against the committed manifest, or, where none is
+    committed yet, write one beside the folder (the image then verifies against it; copy it into checksums/scorers/
+    with `make scorer-checksums MODE=docker` and commit it to pin these bytes). Returns what was done."""
+    committed = settings.checksums / "scorers" / f"{name}.sha256"
+    if committed.is_file():
+        check(settings.toxicity_model, committed)
+        return f"{name}: weights match {committed.name} (committed)"
+    out = record(settings, name, settings.toxicity_model.parent / f"{name}.sha256")
+    return f"{name}: no committed manifest; recorded {out} (commit it to pin these bytes)"
+
+
+def record(settings, name: str = Classifier.name, out: Path | None = None) -> str:
+    """Write checksums/scorers/<name>.sha256 (or `out`) for the weights in the scorer folder (`make
+    scorer-checksums`: run it in the image and commit the file); returns the manifest's path."""
     folder = settings.toxicity_model
     files = sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts)
     if not any(p.name == "config.json" for p in files):
         raise ArtifactError(f"no classifier in {folder}: place the weights first (ARTIFACT_TOXICITY_MODEL)")
-    out = settings.checksums / "scorers" / f"{name}.sha256"
+    out = out or settings.checksums / "scorers" / f"{name}.sha256"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"# {name}: files of {folder.name}, sha256  relative path\n" + "".join(
         f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}\n" for p in files), encoding="utf-8")

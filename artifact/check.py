@@ -1,0 +1,142 @@
+"""`make check`: the reviewer's kick-the-tires run, minutes on one GPU.
+
+  1. environment  Python, torch and its CUDA build, the GPU and its driver, the image, installed versions vs pins
+  2. models       SmolLM2 converted from its wheel, and its GPTQ 4-bit rebuilt here (on the GPU where there is one)
+  3. checksums    both store folders re-hashed against their manifests and checksums/models/
+  4. score        MMLU on the 50 vendored questions (the `check` profile in artifact/demo.py)
+  5. diff         against the numbers recorded on a CPU, with the [check] tolerance
+
+Every step says PASS, WARN or FAIL, and what to do on a FAIL; the report is also written to
+results/check/check-report.md. Without a GPU the check stops at step 1, unless ARTIFACT_DEVICE=cpu asks for the
+(slower, still valid) CPU run.
+"""
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+
+from . import catalog, demo, store
+from .errors import ArtifactError
+from .settings import Settings
+
+
+STEPS = ("environment", "versions", "gpu", "models", "checksums", "score", "diff")
+GPU_MINUTES = "≈5 minutes"  # an estimate: not yet measured on a GPU (README, "make check")
+
+
+@dataclass
+class Step:
+    name: str
+    verdict: str  # PASS | WARN | FAIL
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"{self.verdict:<4}  {self.name:<12} {self.detail}" + (f"\n      fix: {self.fix}" if self.fix else "")
+
+
+def gpu_info() -> dict:
+    """What torch and the driver report; {} fields where there is no GPU."""
+    import torch
+    info = {"torch": torch.__version__, "cuda_build": torch.version.cuda or "none (CPU build)",
+            "gpu": None, "driver": None}
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        info["gpu"] = f"{p.name}, {p.total_memory / 2**30:.0f} GiB, compute capability {p.major}.{p.minor}"
+        info["gpus"] = torch.cuda.device_count()
+    if shutil.which("nvidia-smi"):
+        r = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True)
+        info["driver"] = r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else None
+    return info
+
+
+def environment(settings: Settings, info: dict, mismatches: list[str]) -> list[Step]:
+    where = f"image {settings.image}" if settings.image else "local environment (MODE=local)"
+    steps = [Step("environment", "PASS", f"Python {platform.python_version()}, torch {info['torch']} "
+                                         f"(CUDA {info['cuda_build']}), {where}")]
+    steps.append(Step("versions", "FAIL", "; ".join(mismatches), "reinstall the pins: `make setup` (local) or "
+                                                                  "`make image` (docker)") if mismatches else
+                 Step("versions", "PASS", "every installed version equals its pin in pyproject.toml"))
+    if info["gpu"]:
+        steps.append(Step("gpu", "PASS", f"{info['gpu']}, driver {info['driver'] or 'unknown'}"))
+    elif settings.device == "cpu":
+        steps.append(Step("gpu", "WARN", "none; ARTIFACT_DEVICE=cpu: checking on the CPU (the GPU paths, CUDA "
+                                         "kernels and bfloat16, are not exercised)"))
+    else:
+        steps.append(Step("gpu", "FAIL", "torch sees no CUDA GPU", "on the host, `nvidia-smi` must list the GPU; "
+                          "in the image, run with MODE=docker and the NVIDIA Container Toolkit installed; to check "
+                          "on a CPU anyway set ARTIFACT_DEVICE=cpu"))
+    return steps
+
+
+def checksums(settings: Settings, on_gpu: bool) -> Step:
+    problems, expected = [], []
+    for name in demo.CHECK.models:
+        for p in store.check(store.folder(settings.store, catalog.get(name).name), settings.checksums):
+            # a GPU rounds differently from the CPU that recorded checksums/models/: that alone is expected
+            (expected if on_gpu and "differs from" in p else problems).append(f"{name}: {p}")
+    if problems:
+        return Step("checksums", "FAIL", "; ".join(problems), "a stored file is damaged: `make rebuild MODEL=<id> "
+                                                              "FORCE=1` rebuilds it")
+    if expected:
+        return Step("checksums", "WARN", f"the GPU build's bytes differ from the CPU record ({len(expected)} files); "
+                                         "its own manifest verifies")
+    return Step("checksums", "PASS", "every file matches its manifest and checksums/models/")
+
+
+def run(settings: Settings, progress: bool = True, record_new: bool = False, log=print):
+    """(steps, diff report or None where the check stopped early, environment info)."""
+    from .pins import installed_mismatches
+    t0 = time.perf_counter()
+    info = gpu_info()
+    steps = environment(settings, info, installed_mismatches())
+    for s in steps:
+        log(s.line())
+    if any(s.verdict == "FAIL" for s in steps):
+        return steps, None, info
+    try:
+        t = time.perf_counter()
+        demo.ensure_models(demo.CHECK, settings, log)
+        steps.append(Step("models", "PASS", f"{', '.join(demo.CHECK.models)} in {settings.store} "
+                                            f"({time.perf_counter() - t:.0f} s)"))
+    except ArtifactError as e:
+        steps.append(Step("models", "FAIL", str(e), "fix what the message says, then rerun `make check`"))
+        log(steps[-1].line())
+        return steps, None, info
+    log(steps[-1].line())
+    steps.append(checksums(settings, bool(info["gpu"])))
+    log(steps[-1].line())
+    t = time.perf_counter()
+    rep = demo.run(demo.CHECK, settings, progress=progress, record_new=record_new, log=log)
+    counts = {v: sum(c.verdict == v for c in rep.cells) for v in ("PASS", "WARN", "FAIL", "NOT-RUN")}
+    cells = ", ".join(f"{c.row} {'not run' if c.reproduced is None else f'{c.reproduced:.1f}'} (recorded "
+                      f"{c.reference})" for c in rep.cells)
+    steps.append(Step("score", "PASS", f"MMLU: {cells} ({time.perf_counter() - t:.0f} s)"))
+    verdict = "FAIL" if counts["FAIL"] or counts["NOT-RUN"] else "WARN" if counts["WARN"] else "PASS"
+    steps.append(Step("diff", verdict, f"{counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL, "
+                                       f"{counts['NOT-RUN']} not run; {rep.tolerance_text}",
+                      "" if verdict != "FAIL" else "the model answers differently from the recorded run beyond the "
+                      "tolerance: look at results/check/tables/check.md; a near-zero score means a broken kernel "
+                      "or model"))
+    log(steps[-1].line())
+    log(f"make check: {time.perf_counter() - t0:.0f} s for every step")
+    return steps, rep, info
+
+
+def verdict(steps: list[Step]) -> str:
+    return "FAIL" if any(s.verdict == "FAIL" for s in steps) else \
+        "WARN" if any(s.verdict == "WARN" for s in steps) else "PASS"
+
+
+def markdown(steps: list[Step], info: dict, rep) -> str:
+    lines = ["# make check", "", f"**{verdict(steps)}**", "", "| step | verdict | detail | fix |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {s.name} | {s.verdict} | {s.detail} | {s.fix} |" for s in steps]
+    lines += ["", "## Environment", "", *[f"- {k}: {v}" for k, v in info.items()]]
+    if rep is not None:
+        lines += ["", rep.summary()]
+    return "\n".join(lines) + "\n"

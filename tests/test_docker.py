@@ -1,0 +1,90 @@
+"""docker/Dockerfile, read without a Docker engine: its base is pinned by exact tag, it installs through
+artifact/pins.py (so the versions in the image are pyproject.toml's), no secret is a build argument, and it ends as a
+non-root user. The build command's arguments are the Dockerfile's own ARGs."""
+import re
+
+from artifact import container, pins
+
+from .conftest import ROOT
+
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out, current = [], ""
+    for line in text.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if current and line.lstrip().startswith("#"):
+            continue
+        current += line.rstrip()
+        if current.endswith("\\"):
+            current = current[:-1] + " "
+            continue
+        word, _, rest = current.strip().partition(" ")
+        out.append((word.upper(), " ".join(rest.split())))
+        current = ""
+    assert not current, "a continuation line runs off the end of the file"
+    return out
+
+
+def test_the_dockerfile_parses_into_known_instructions():
+    ins = instructions(DOCKERFILE.read_text())
+    known = {"FROM", "ARG", "LABEL", "ENV", "RUN", "WORKDIR", "COPY", "USER", "CMD"}
+    assert ins and {w for w, _ in ins} <= known
+    assert [w for w, _ in ins].count("FROM") == 1 and ins[0][0] == "FROM"
+
+
+def test_base_is_a_cuda_devel_image_pinned_by_exact_tag():
+    base = next(a for w, a in instructions(DOCKERFILE.read_text()) if w == "FROM")
+    m = re.fullmatch(r"nvidia/cuda:(\d+)\.(\d+)\.(\d+)-(?:cudnn-)?devel-ubuntu(\d+\.\d+)(@sha256:[0-9a-f]{64})?", base)
+    assert m, base  # an exact x.y.z tag of a devel flavour (nvcc for gptqmodel's kernels), never `latest`
+    assert int(m.group(1)) >= 13  # torch 2.13's CUDA build on PyPI is CUDA 13.0; nvcc must not be older
+
+
+def test_every_package_comes_from_the_project_pins():
+    ins = instructions(DOCKERFILE.read_text())
+    runs = " && ".join(a for w, a in ins if w == "RUN")
+    assert not re.search(r"[A-Za-z0-9_\]-]==\d", runs)  # no version of its own
+    for group in ("torch", "deps dev", "no-deps"):
+        assert f"python3 artifact/pins.py {group}" in runs
+    # the pins layer is built from pyproject.toml and pins.py alone, before the code is copied
+    copies = [a for w, a in ins if w == "COPY"]
+    assert copies[:2] == ["pyproject.toml ./", "artifact/pins.py artifact/pins.py"]
+    order = [a for w, a in ins if w in ("COPY", "RUN")]
+    assert order.index(copies[1]) < next(i for i, a in enumerate(order) if "pins.py torch" in a)
+    assert "pins.installed_mismatches()" in runs  # and the build fails if what landed differs from the pins
+
+
+def test_no_secret_is_a_build_argument_and_the_user_is_not_root():
+    ins = instructions(DOCKERFILE.read_text())
+    args = {a.split("=")[0] for w, a in ins if w == "ARG"}
+    assert not {a for a in args if re.search(r"TOKEN|KEY|SECRET|PASSWORD", a)}
+    assert {"UID", "GID", "CODE_COMMIT", "PYPROJECT_SHA256"} <= args
+    assert dict(a.split("=", 1) for w, a in ins if w == "ARG" and "=" in a)["UID"] != "0"
+    users = [a for w, a in ins if w == "USER"]
+    assert users and users[-1] == "${UID}:${GID}"
+    labels = " ".join(a for w, a in ins if w == "LABEL")
+    assert 'org.opencontainers.image.revision="${CODE_COMMIT}"' in labels
+    assert f'{container.LABEL}.pyproject-sha256="${{PYPROJECT_SHA256}}"' in labels
+    # the scorer's weights are placed and checked by sha256 at build time
+    assert "scorer-checksums --place" in " ".join(a for w, a in ins if w == "RUN")
+
+
+def test_build_command_passes_only_declared_arguments():
+    declared = {a.split("=")[0] for w, a in instructions(DOCKERFILE.read_text()) if w == "ARG"}
+    cmd = container.build_command("img:1", container.Host(1234, 5678, False), "abc", "f" * 64)
+    passed = {cmd[i + 1].split("=")[0] for i, a in enumerate(cmd) if a == "--build-arg"}
+    assert passed <= declared and cmd[:2] == ["docker", "build"] and cmd[-1] == str(ROOT)
+    assert "UID=1234" in cmd and "GID=5678" in cmd and "CODE_COMMIT=abc" in cmd
+    root = container.build_command("img:1", container.Host(0, 0, False), "abc", "f" * 64)
+    assert "UID=1000" in root and "GID=1000" in root  # the image's user stays non-root for a root builder
+    digest = __import__("hashlib").sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    assert container.pyproject_sha256() == digest
+
+
+def test_dockerignore_keeps_environments_results_and_secrets_out_of_the_context():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "results", ".env"} <= set(ignored)
+    assert set(pins.GROUPS) == {"torch", "deps", "dev", "no-deps"}
