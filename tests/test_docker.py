@@ -88,3 +88,58 @@ def test_dockerignore_keeps_environments_results_and_secrets_out_of_the_context(
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "results", ".env"} <= set(ignored)
     assert set(pins.GROUPS) == {"torch", "deps", "dev", "no-deps"}
+
+
+def test_the_scorer_step_fetches_and_pins_the_weights(hub, tmp_path, smol_base):
+    """The Dockerfile's own `hf download` line and `scorer-checksums --place`, run against the loopback Hub with a
+    tiny real classifier in place of unitary/toxic-bert: the weights land, get a manifest, and verify; a committed
+    manifest that disagrees fails the step (and so the image build)."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from artifact.evaluate import scorers
+    from artifact.settings import load
+
+    from .conftest import HUB_TOKEN
+    folder = tmp_path / "made"
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(
+        vocab_size=49152, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        num_labels=1, id2label={0: "toxic"}, label2id={"toxic": 0},
+        problem_type="multi_label_classification")).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(smol_base).save_pretrained(folder)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    hub.state.add("model", "unitary/toxic-bert", {**files, "tf_model.h5": b"not wanted", ".gitattributes": b"*.h5 lfs\n"})
+
+    ins = instructions(DOCKERFILE.read_text())
+    args = dict(a.split("=", 1) for w, a in ins if w == "ARG" and "=" in a)
+    fetch = next(a for w, a in ins if w == "RUN" and a.startswith("hf download"))
+    opt = tmp_path / "opt-scorers"
+    for k, v in args.items():
+        fetch = fetch.replace(f"${{{k}}}", v).replace(f'"${k}"', v)
+    fetch = fetch.replace("/opt/scorers", str(opt)).replace("hf download", f"{os.path.dirname(sys.executable)}/hf "
+                                                                             "download", 1)
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": HUB_TOKEN, "HF_HUB_DISABLE_XET": "1",
+           "HF_HUB_CACHE": str(tmp_path / "hf-cache"), "ARTIFACT_TOXICITY_MODEL": str(opt / "toxic-bert"),
+           "ARTIFACT_CHECKSUMS": str(tmp_path / "checksums"), "ARTIFACT_STORE": str(tmp_path / "store")}
+    r = subprocess.run(["bash", "-c", fetch], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    placed = sorted(p.name for p in (opt / "toxic-bert").iterdir())
+    assert placed == sorted(files) and not (opt / "toxic-bert" / ".cache").exists()  # .h5 and .gitattributes left out
+
+    place = [sys.executable, "-m", "artifact", "scorer-checksums", "--place"]
+    r = subprocess.run(place, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "no committed manifest; recorded" in r.stdout
+    settings = load(env)
+    scorer = scorers.get("toxic-bert", settings)  # verified against the manifest written beside the weights
+    assert scorer.manifest == opt / "toxic-bert.sha256" and len(scorer.score(["you idiot"])) == 1
+
+    committed = tmp_path / "checksums" / "scorers" / "toxic-bert.sha256"
+    committed.parent.mkdir(parents=True)
+    committed.write_text("0" * 64 + "  config.json\n")
+    r = subprocess.run(place, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "does not match toxic-bert.sha256" in r.stderr
