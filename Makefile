@@ -67,8 +67,11 @@ $(VENV)/.setup-done: pyproject.toml
 	$(PIP) install --no-deps $$(python3 artifact/pins.py no-deps)
 	touch $@
 
-image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1 prints the command]
-	python3 -m artifact.container build --image $(IMAGE) $(if $(DRY_RUN),--print)
+# Build options given on the make command line only (the environment's PIP_FIND_LINKS may be a path of this host).
+BUILD_OPTIONS := BASE_IMAGE PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS TOXIC_BERT_REVISION
+image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1] [BASE_IMAGE= PIP_INDEX_URL= PIP_FIND_LINKS= TOXIC_BERT_REVISION= NETWORK=host]
+	python3 -m artifact.container build --image $(IMAGE) $(if $(DRY_RUN),--print) $(if $(NETWORK),--network $(NETWORK)) \
+	  $(foreach v,$(BUILD_OPTIONS),$(if $(filter command line,$(origin $(v))),--build-arg $(v)=$($(v))))
 
 shell: ## a bash shell in the image, with the GPU(s), the checkout, the model store and the Hub cache mounted
 	python3 -m artifact.container shell --image $(IMAGE) --gpus $(GPUS) $(if $(DRY_RUN),--print)

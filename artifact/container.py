@@ -76,10 +76,27 @@ def code_commit(root: Path = ROOT) -> str:
         return "unknown"
 
 
-def build_command(image: str, host: Host, commit: str, pyproject_sha: str, root: Path = ROOT) -> list[str]:
+# Build arguments a user may set (make image BASE_IMAGE=... PIP_INDEX_URL=...): a mirror of the pinned base, package
+# and Hub mirrors for a build behind a firewall, the scorer's revision. Addresses only: build arguments are readable
+# in `docker history`, so no credential may be one.
+BUILD_OPTIONS = ("BASE_IMAGE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "TOXIC_BERT_REVISION")
+
+
+def build_command(image: str, host: Host, commit: str, pyproject_sha: str, root: Path = ROOT,
+                  options: dict[str, str] | None = None, hf_endpoint: str | None = None,
+                  network: str | None = None) -> list[str]:
     uid, gid = host.image_ids
     args = {"UID": uid, "GID": gid, "CODE_COMMIT": commit, "PYPROJECT_SHA256": pyproject_sha}
+    for name, value in (options or {}).items():
+        if name not in BUILD_OPTIONS:
+            raise ArtifactError(f"{name} is not a build option of the image; the ones there are: "
+                                f"{', '.join(BUILD_OPTIONS)} (tokens are never build options, they reach "
+                                "containers at run time)")
+        args[name] = value
+    if hf_endpoint:
+        args["HF_ENDPOINT"] = hf_endpoint  # the Hub the scorer's weights come from is the one you use
     return ["docker", "build", "-f", str(root / "docker" / "Dockerfile"), "-t", image,
+            *(["--network", network] if network else []),
             *[a for k, v in args.items() for a in ("--build-arg", f"{k}={v}")], str(root)]
 
 
@@ -184,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image", default=default_image())
     p.add_argument("--gpus", default="all", help="all (default), none, or indices such as 0,1")
     p.add_argument("--print", action="store_true", help="print the docker command line instead of running it")
+    p.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"build: one of {', '.join(BUILD_OPTIONS)}")
+    p.add_argument("--network", help="build: the network of the build's RUN steps (host reaches loopback mirrors)")
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, command = p.parse_args(argv[:cut]), argv[cut + 1:]  # after --: the command to run in the image
@@ -191,7 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     host, settings = Host.here(), load()
     try:
         if args.action == "build":
-            cmd = build_command(args.image, host, code_commit(), pyproject_sha256())
+            bad = [a for a in args.build_arg if "=" not in a]
+            if bad:
+                raise ArtifactError(f"--build-arg {bad[0]} needs a value: NAME=VALUE")
+            cmd = build_command(args.image, host, code_commit(), pyproject_sha256(),
+                                options=dict(a.split("=", 1) for a in args.build_arg),
+                                hf_endpoint=settings.hf_endpoint, network=args.network)
         else:
             if args.action == "run" and not command:
                 raise ArtifactError("say what to run after --, e.g. python3 -m artifact.container run -- make help")

@@ -1,9 +1,14 @@
 """docker/Dockerfile, read without a Docker engine: its base is pinned by exact tag, it installs through
 artifact/pins.py (so the versions in the image are pyproject.toml's), no secret is a build argument, and it ends as a
 non-root user. The build command's arguments are the Dockerfile's own ARGs."""
+import os
 import re
+import subprocess
+
+import pytest
 
 from artifact import container, pins
+from artifact.errors import ArtifactError
 
 from .conftest import ROOT
 
@@ -33,14 +38,19 @@ def test_the_dockerfile_parses_into_known_instructions():
     ins = instructions(DOCKERFILE.read_text())
     known = {"FROM", "ARG", "LABEL", "ENV", "RUN", "WORKDIR", "COPY", "USER", "CMD"}
     assert ins and {w for w, _ in ins} <= known
-    assert [w for w, _ in ins].count("FROM") == 1 and ins[0][0] == "FROM"
+    words = [w for w, _ in ins]
+    assert words.count("FROM") == 1 and set(words[:words.index("FROM")]) == {"ARG"}  # only the base's ARG before it
 
 
 def test_base_is_a_cuda_devel_image_pinned_by_exact_tag():
-    base = next(a for w, a in instructions(DOCKERFILE.read_text()) if w == "FROM")
+    ins = instructions(DOCKERFILE.read_text())
+    assert next(a for w, a in ins if w == "FROM") == "${BASE_IMAGE}"
+    base = dict(a.split("=", 1) for w, a in ins if w == "ARG" and "=" in a)["BASE_IMAGE"]  # the default: the pin
     m = re.fullmatch(r"nvidia/cuda:(\d+)\.(\d+)\.(\d+)-(?:cudnn-)?devel-ubuntu(\d+\.\d+)(@sha256:[0-9a-f]{64})?", base)
     assert m, base  # an exact x.y.z tag of a devel flavour (nvcc for gptqmodel's kernels), never `latest`
     assert int(m.group(1)) >= 13  # torch 2.13's CUDA build on PyPI is CUDA 13.0; nvcc must not be older
+    labels = " ".join(a for w, a in ins if w == "LABEL")
+    assert 'org.opencontainers.image.base.name="${BASE_IMAGE}"' in labels  # a mirror or stand-in base shows
 
 
 def test_every_package_comes_from_the_project_pins():
@@ -84,6 +94,31 @@ def test_build_command_passes_only_declared_arguments():
     assert container.pyproject_sha256() == digest
 
 
+def test_build_options_are_declared_addresses_and_a_token_is_refused():
+    declared = {a.split("=")[0] for w, a in instructions(DOCKERFILE.read_text()) if w == "ARG"}
+    assert set(container.BUILD_OPTIONS) | {"HF_ENDPOINT"} <= declared
+    opts = {"BASE_IMAGE": "mirror.example/nvidia/cuda:13.0.2-devel-ubuntu24.04", "PIP_INDEX_URL": "http://pypi.lan/"}
+    cmd = container.build_command("img:1", container.Host(1, 1, False), "abc", "f" * 64, options=opts,
+                                  hf_endpoint="http://hub.lan", network="host")
+    args = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--build-arg"]
+    assert f"BASE_IMAGE={opts['BASE_IMAGE']}" in args and "PIP_INDEX_URL=http://pypi.lan/" in args
+    assert "HF_ENDPOINT=http://hub.lan" in args and cmd[cmd.index("--network") + 1] == "host"
+    plain = container.build_command("img:1", container.Host(1, 1, False), "abc", "f" * 64)
+    assert "--network" not in plain and not any(a.startswith(("BASE_IMAGE=", "HF_ENDPOINT=")) for a in plain)
+    with pytest.raises(ArtifactError, match="HF_TOKEN is not a build option"):
+        container.build_command("img:1", container.Host(1, 1, False), "abc", "f" * 64, options={"HF_TOKEN": "x"})
+
+
+def test_make_image_passes_build_options_from_its_command_line_only():
+    env = {**os.environ, "PIP_FIND_LINKS": "/opt/wheels-of-this-host", "HF_ENDPOINT": ""}
+    r = subprocess.run(["make", "-s", "image", "DRY_RUN=1", "BASE_IMAGE=local/base:1", "NETWORK=host",
+                        "PIP_INDEX_URL=http://pypi.lan/simple"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    line = r.stdout.strip().splitlines()[-1]
+    assert "--build-arg BASE_IMAGE=local/base:1" in line and "--network host" in line
+    assert "PIP_INDEX_URL=http://pypi.lan/simple" in line and "wheels-of-this-host" not in line
+
+
 def test_dockerignore_keeps_environments_results_and_secrets_out_of_the_context():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "results", ".env"} <= set(ignored)
@@ -98,22 +133,15 @@ def test_the_scorer_step_fetches_and_pins_the_weights(hub, tmp_path, smol_base):
     import subprocess
     import sys
 
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
     from artifact.evaluate import scorers
     from artifact.settings import load
 
     from .conftest import HUB_TOKEN
+    from .standins import SCORER_REPO, tiny_toxic_classifier
     folder = tmp_path / "made"
-    torch.manual_seed(0)
-    BertForSequenceClassification(BertConfig(
-        vocab_size=49152, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-        num_labels=1, id2label={0: "toxic"}, label2id={"toxic": 0},
-        problem_type="multi_label_classification")).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(smol_base).save_pretrained(folder)
-    files = {p.name: p.read_bytes() for p in folder.iterdir()}
-    hub.state.add("model", "unitary/toxic-bert", {**files, "tf_model.h5": b"not wanted", ".gitattributes": b"*.h5 lfs\n"})
+    folder.mkdir()
+    files = tiny_toxic_classifier(folder, smol_base)
+    hub.state.add("model", SCORER_REPO, {**files, "tf_model.h5": b"not wanted", ".gitattributes": b"*.h5 lfs\n"})
 
     ins = instructions(DOCKERFILE.read_text())
     args = dict(a.split("=", 1) for w, a in ins if w == "ARG" and "=" in a)

@@ -248,7 +248,7 @@ def test_no_output_or_file_contains_the_token(hub, demo, tmp_path, cli):
 
 def test_make_pull_dry_run_prints_the_plan_of_a_13b_model(tmp_path):
     env = {**os.environ, "ARTIFACT_STORE": str(tmp_path / "store"), "HF_ENDPOINT": "http://127.0.0.1:9"}
-    r = subprocess.run(["make", "-s", "pull", "MODEL=llama-2-13b-chat-sparsegpt-2to4-s2", "DRY_RUN=1"], cwd=ROOT,
+    r = subprocess.run(["make", "-s", "pull", "MODEL=llama-2-13b-chat-sparsegpt-2to4-s2", "DRY_RUN=1", "MODE=local"], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     for needle in ("compressed-llm/llama-2-13b-chat-sparsegpt-semistruct", "0.5_2to4_seed2", "destination",
