@@ -17,9 +17,10 @@ TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 # Run mode (README, "Running in the image"): MODE=docker runs every target inside the CUDA image with the GPU, the
 # model store, the Hub cache and the kernel cache mounted (artifact/container.py builds the docker command line);
 # MODE=local runs it in .venv. Left out: the image if it is built here and a Docker engine answers, else .venv.
+# GPUS=auto (left out): every GPU where the NVIDIA driver is loaded (/dev/nvidiactl), none elsewhere.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= comp-trust-artifact:$(VERSION)
-GPUS ?= all
+GPUS ?= auto
 MODE ?= auto
 ifneq ($(ARTIFACT_IMAGE),)
 override MODE := image
@@ -54,7 +55,7 @@ endif
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
 	@echo "Variables: SOURCE=published|local  MODEL=<catalog id>  FILTER='method=gptq bits=4'  TABLE=<name>  DRY_RUN=1"
-	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE=$(IMAGE)  GPUS=all|none|0,1"
+	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE=$(IMAGE)  GPUS=auto|all|none|0,1"
 	@echo
 	@grep -hE '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9_-]+):.*## (.*)/  \1\t\2/' | expand -t 16
 

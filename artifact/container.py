@@ -2,7 +2,7 @@
 `make shell` and every target run in the image.
 
     python3 -m artifact.container build  [--image NAME] [--print]
-    python3 -m artifact.container run    [--image NAME] [--gpus all|none|0,1] [--print] -- COMMAND...
+    python3 -m artifact.container run    [--image NAME] [--gpus auto|all|none|0,1] [--print] -- COMMAND...
     python3 -m artifact.container shell  [--image NAME] [--gpus ...]
 
 Inside the container the host's checkout is /workspace (code, reproduce/, checksums/ and results/ are the host's),
@@ -39,6 +39,7 @@ SECRETS = {"hf_token": "HF_TOKEN", "perspective_key": "PERSPECTIVE_API_KEY"}  # 
 PASSED = {"hf_endpoint": "HF_ENDPOINT", "perspective_url": "PERSPECTIVE_API_URL",
           "perspective_qps": "PERSPECTIVE_QPS", "toxicity_scorer": "TOXICITY_SCORER", "device": "ARTIFACT_DEVICE"}
 _GPUS = re.compile(r"^(all|none|\d+(,\d+)*|device=[\w,\-]+)$")
+NVIDIA_DEVICE = Path("/dev/nvidiactl")  # present wherever the NVIDIA driver is loaded
 
 
 def default_image() -> str:
@@ -119,7 +120,7 @@ def mounts(settings: Settings, root: Path = ROOT) -> list[tuple[Path, str, str, 
 def run_command(settings: Settings, argv: list[str], image: str, host: Host, gpus: str = "all",
                 interactive: bool = False, root: Path = ROOT) -> list[str]:
     if not _GPUS.match(gpus):
-        raise ArtifactError(f"GPUS={gpus!r} is not understood; use GPUS=all, GPUS=none or GPU indices like GPUS=0,1")
+        raise ArtifactError(f"GPUS={gpus!r} is not understood; use GPUS=auto, GPUS=all, GPUS=none or GPU indices like GPUS=0,1")
     cmd = ["docker", "run", "--rm", "--init", "--shm-size", "8g"]
     if gpus != "none":
         cmd += ["--gpus", gpus if gpus in ("all",) or gpus.startswith("device=") else f'"device={gpus}"']
@@ -141,6 +142,19 @@ def run_command(settings: Settings, argv: list[str], image: str, host: Host, gpu
         if getattr(settings, field) is not None:
             cmd += ["-e", var]  # the value comes from this process's environment, never from the command line
     return [*cmd, image, *argv]
+
+
+def resolve_gpus(gpus: str, device: Path = NVIDIA_DEVICE) -> tuple[str, str | None]:
+    """GPUS=auto (make's default): every GPU where this host has the NVIDIA driver, none elsewhere, so a CPU
+    machine with the image built runs it on the CPU instead of failing in docker. Returns (gpus, why) where why
+    says what auto chose when it chose no GPU. A remote engine (DOCKER_HOST tcp:// or ssh://) gets all."""
+    if gpus != "auto":
+        return gpus, None
+    remote = os.environ.get("DOCKER_HOST", "").startswith(("tcp://", "ssh://"))
+    if remote or device.exists():
+        return "all", None
+    return "none", (f"no NVIDIA driver on this host ({device} is absent), so the container gets no GPU; "
+                    "GPUS=all asks for them anyway")
 
 
 def image_labels(image: str) -> dict[str, str] | None:
@@ -199,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog="examples:\n  make image\n  make table3 MODE=docker\n  make shell GPUS=0")
     p.add_argument("action", choices=["build", "run", "shell"])
     p.add_argument("--image", default=default_image())
-    p.add_argument("--gpus", default="all", help="all (default), none, or indices such as 0,1")
+    p.add_argument("--gpus", default="auto",
+                   help="auto (default: all where the NVIDIA driver is loaded, else none), all, none, or indices 0,1")
     p.add_argument("--print", action="store_true", help="print the docker command line instead of running it")
     p.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
                    help=f"build: one of {', '.join(BUILD_OPTIONS)}")
@@ -220,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.action == "run" and not command:
                 raise ArtifactError("say what to run after --, e.g. python3 -m artifact.container run -- make help")
-            cmd = run_command(settings, command or ["bash"], args.image, host, args.gpus,
+            gpus, why = resolve_gpus(args.gpus)
+            if why:
+                log(f"[mode: docker] {why}")
+            cmd = run_command(settings, command or ["bash"], args.image, host, gpus,
                               interactive=args.action == "shell")
         if args.print:
             print(shlex.join(cmd))
@@ -234,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     except ArtifactError as e:
         log(f"error: {e}")
         return e.exit_code
-    if rc == 125 and args.action != "build" and args.gpus != "none":
+    if rc == 125 and args.action != "build" and gpus != "none":
         log("hint: docker could not start the container; if it says 'could not select device driver' install the "
             "NVIDIA Container Toolkit (nvidia-ctk runtime configure --runtime=docker, then restart docker), or "
             "run without a GPU with GPUS=none")

@@ -66,6 +66,28 @@ def test_gpu_flags_tty_and_folders_outside_the_checkout(tmp_path):
         container.run_command(s, ["ls"], "img", host, gpus="two")
 
 
+def test_gpus_auto_asks_for_the_gpus_only_where_the_nvidia_driver_is_loaded(tmp_path, monkeypatch):
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    driver = tmp_path / "nvidiactl"
+    gpus, why = container.resolve_gpus("auto", device=driver)
+    assert gpus == "none" and str(driver) in why and "GPUS=all" in why
+    driver.touch()
+    assert container.resolve_gpus("auto", device=driver) == ("all", None)
+    driver.unlink()
+    assert container.resolve_gpus("0,1", device=driver) == ("0,1", None)  # an explicit choice is kept as given
+    monkeypatch.setenv("DOCKER_HOST", "ssh://gpu-box")  # a remote engine: this host's devices say nothing
+    assert container.resolve_gpus("auto", device=driver) == ("all", None)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock")  # rootless, still this host
+    assert container.resolve_gpus("auto", device=driver)[0] == "none"
+
+
+def test_the_cli_default_is_auto_and_says_what_it_chose(tmp_path):
+    r = _cli(tmp_path, "run", "--print", "--", "ls")
+    has_driver = container.NVIDIA_DEVICE.exists() or os.environ.get("DOCKER_HOST", "").startswith(("tcp:", "ssh:"))
+    assert r.returncode == 0
+    assert ("--gpus all" in r.stdout) == has_driver and ("no NVIDIA driver on this host" in r.stderr) != has_driver
+
+
 def test_a_stored_hub_login_is_mounted_read_only_not_copied(tmp_path):
     token = tmp_path / "cache" / "huggingface" / "token"
     token.parent.mkdir(parents=True)
@@ -151,8 +173,8 @@ def test_errors_name_the_fix(tmp_path):
 def test_a_run_checks_the_image_and_explains_a_missing_gpu_runtime(tmp_path):
     stale = {"org.opencontainers.image.revision": "abc", f"{container.LABEL}.pyproject-sha256": "0" * 64,
              f"{container.LABEL}.uid": str(container.Host.here().image_ids[0])}
-    r = _cli(tmp_path, "run", "--", "python", "-m", "artifact", "check", path=fake_docker(tmp_path, labels=stale,
-                                                                                          run_rc=125))
+    r = _cli(tmp_path, "run", "--gpus", "all", "--", "python", "-m", "artifact", "check",
+             path=fake_docker(tmp_path, labels=stale, run_rc=125))
     assert r.returncode == 125
     assert "built from another pyproject.toml" in r.stderr and "[mode: docker]" in r.stderr
     assert "NVIDIA Container Toolkit" in r.stderr
