@@ -69,7 +69,8 @@ $(VENV)/.setup-done: pyproject.toml
 	touch $@
 
 # Build options given on the make command line only (the environment's PIP_FIND_LINKS may be a path of this host).
-BUILD_OPTIONS := BASE_IMAGE PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS TOXIC_BERT_REVISION
+# Their names are artifact/container.py's BUILD_OPTIONS, read only when `make image` runs (`=`, not `:=`).
+BUILD_OPTIONS = $(shell python3 -c 'from artifact.container import BUILD_OPTIONS; print(*BUILD_OPTIONS)')
 image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1] [BASE_IMAGE= PIP_INDEX_URL= PIP_FIND_LINKS= TOXIC_BERT_REVISION= NETWORK=host]
 	python3 -m artifact.container build --image $(IMAGE) $(if $(DRY_RUN),--print) $(if $(NETWORK),--network $(NETWORK)) \
 	  $(foreach v,$(BUILD_OPTIONS),$(if $(filter command line,$(origin $(v))),--build-arg $(v)=$($(v))))

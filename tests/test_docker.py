@@ -130,7 +130,6 @@ def test_the_scorer_step_fetches_and_pins_the_weights(hub, tmp_path, smol_base):
     tiny real classifier in place of unitary/toxic-bert: the weights land, get a manifest, and verify; a committed
     manifest that disagrees fails the step (and so the image build)."""
     import os
-    import subprocess
     import sys
 
     from artifact.evaluate import scorers

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from artifact import container
+from artifact.errors import ArtifactError
 
 from .conftest import ROOT
 
@@ -21,10 +22,9 @@ IMAGE = container.default_image()
 
 def _why_not() -> str | None:
     try:
-        if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode != 0:
-            return "no Docker engine answers"
-    except (OSError, subprocess.TimeoutExpired):
-        return "docker is not installed"
+        container._engine()  # the run mode's own check: docker installed and `docker info` answers
+    except ArtifactError as e:
+        return str(e).split(" (")[0].split(";")[0]
     labels = container.image_labels(IMAGE)
     if labels is None:
         return f"{IMAGE} is not built here (make image)"
@@ -89,6 +89,6 @@ def test_files_written_through_the_mounts_belong_to_the_caller(tmp_path):
 def test_make_help_is_the_default_command_and_knows_it_is_inside():
     r = subprocess.run(["docker", "run", "--rm", IMAGE], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "(now: image)" in r.stdout
-    labels = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", IMAGE],
-                                       capture_output=True, text=True).stdout)
-    assert any(e.startswith("ARTIFACT_TOXICITY_MODEL=/opt/scorers/") for e in labels)
+    env = json.loads(subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", IMAGE],
+                                    capture_output=True, text=True).stdout)
+    assert any(e.startswith("ARTIFACT_TOXICITY_MODEL=/opt/scorers/") for e in env)
