@@ -70,3 +70,45 @@ def test_paper_claims_on_the_replay(tmp_path):
                    "7b-fairness-better": "PASS", "4bit-keeps-trust": "PASS", "3bit-gptq-collapses": "PASS",
                    "3bit-gptq-ood-30": "PASS", "3bit-gptq-toxicity-50": "PASS", "3bit-mmlu-awq-3": "PASS",
                    "3bit-mmlu-gptq-8": "PASS", "3bit-awq-fairness-10": "PASS", "text-ethics-dense": "WARN"}
+
+
+def with_replicates(rows: dict[str, tuple], noise: float) -> TableResult:
+    """Cells with 400 bootstrap replicates each: the value plus seeded normal noise of this standard deviation."""
+    import random
+    t = table(rows)
+    for (k, c), cell in t.cells.items():
+        rng = random.Random(f"{k}/{c}")
+        cell.replicates = tuple(cell.value + rng.gauss(0, noise) for _ in range(400))
+    return t
+
+
+def test_closer_claim_uses_the_paired_bootstrap():
+    rows = {"dense": (60.0, 80.0, 50.0, 90.0), "q4": (58.0, 81.0, 49.0, 90.0), "prune": (40.0, 70.0, 30.0, 85.0)}
+    c = claim("closer", [["q4", "dense"], ["prune", "dense"]], finding=True)
+    assert claims.check(c, table(rows)).verdict == "PASS"  # no replicates: the point estimates decide
+    r = claims.check(c, with_replicates(rows, 0.5))
+    assert r.verdict == "PASS" and "95% interval" in r.detail and r.finding
+    r = claims.check(c, with_replicates(rows, 20.0))  # the same values on far fewer items
+    assert r.verdict == "NOT-SIGNIFICANT" and "not significant at this size" in r.detail
+    backwards = claim("closer", [["prune", "dense"], ["q4", "dense"]])
+    assert claims.check(backwards, with_replicates(rows, 0.5)).verdict == "FAIL"
+
+
+def test_a_finding_never_fails_the_run():
+    from artifact.report.diff import exit_code
+    fail = claims.ClaimResult("c", "t", "FAIL", "d")
+    assert exit_code([], [fail]) == 1
+    assert exit_code([], [claims.ClaimResult("c", "t", "FAIL", "d", finding=True)]) == 0
+
+
+def test_changes_from_the_baseline_row_flag_those_beyond_their_interval():
+    import dataclasses
+    rows = {"dense": (60.0, 80.0, 50.0, 90.0), "prune": (40.0, 80.5, 30.0, 85.0)}
+    t = with_replicates(rows, 2.0)
+    t.recipe = dataclasses.replace(t.recipe, compare_to="dense")
+    got = {c["column"]: c for c in claims.changes_from(t)}
+    assert got["A"]["change"] == -20.0 and got["A"]["significant"] and got["A"]["ci95"][1] < 0
+    assert got["B"]["change"] == 0.5 and not got["B"]["significant"]
+    from artifact.report import render
+    text = render.changes_table(claims.changes_from(t), "dense")
+    assert "prune · A -20.0" in text and "prune · B" not in text.split("Changes larger")[1]

@@ -1,9 +1,13 @@
 """The demo's table and diff (the full `make demo` run is `make demo` itself; its pieces are tested here and in the
-evaluation tests): recorded numbers, tolerance and verdicts, on score files written by the test."""
+evaluation tests): recorded numbers, intervals, verdicts, the changes from dense and the claim; and, marked slow,
+the demo's evaluation rerun with another batch size, which must never FAIL against the recorded numbers."""
 import csv
 import json
 
+import pytest
+
 from artifact import demo, report
+from artifact.dimensions import BY_LABEL
 from artifact.report import recipes
 from artifact.settings import REPRODUCE
 
@@ -16,49 +20,96 @@ def _reference() -> dict[tuple[str, str], float]:
     return {(r["Method"], c): float(r[c]) for r in rows for c in recipe.columns}
 
 
-def _write_scores(results, values):
+def _write_scores(results, values, half=5.0):
+    """One score.json per cell: the value, an interval of ±half (as replicates) and 100 items."""
     recipe = recipes.load("demo", demo.DEMO.root)
-    from artifact.dimensions import BY_LABEL
     for row in recipe.rows:
         for col in recipe.columns:
+            v = values[(row.labels[0], col)]
             folder = results / "demo" / "eval" / row.models[0] / BY_LABEL[col].key
             folder.mkdir(parents=True, exist_ok=True)
+            reps = [v - half + 2 * half * i / 999 for i in range(1000)] if half else [v] * 1000
             (folder / "score.json").write_text(json.dumps({
-                "model": row.models[0], "dimension": BY_LABEL[col].key, "score": values[(row.labels[0], col)],
-                "partial": True, "revision": "r", "config_hash": "c"}))
+                "model": row.models[0], "dimension": BY_LABEL[col].key, "score": v, "partial": True, "revision": "r",
+                "config_hash": "c", "ci95": [v - half, v + half], "items": 100, "interval": {"replicates": reps}}))
 
 
-def test_recorded_numbers_cover_six_models_and_nine_columns():
+def test_recorded_numbers_cover_three_models_and_nine_columns():
     ref = _reference()
-    assert len(ref) == 6 * 9 and all(0 <= v <= 100 for (_, col), v in ref.items() if col != "Toxicity")
+    assert len(ref) == 3 * 9 and all(0 <= v <= 100 for (_, col), v in ref.items() if col != "Toxicity")
     # Toxicity may pass 100: the fork counts an empty sample as toxicity -1, so EMT can be negative
     assert all(0 <= v <= 200 for (_, col), v in ref.items() if col == "Toxicity")
     assert set(demo.DEMO.models) == {m for row in recipes.load("demo", demo.DEMO.root).rows for m in row.models}
     record = json.loads((demo.DEMO.root / "reference" / "demo-record.json").read_text())
-    assert (record["limit"], record["samples"], record["max_tokens"]) == (demo.DEMO.limit, demo.DEMO.samples, demo.DEMO.max_tokens)
+    assert (record["limit"], record["samples"], record["max_tokens"]) == (demo.DEMO.limit, demo.DEMO.samples,
+                                                                          demo.DEMO.max_tokens)
+    assert record["cpu"] and len(record["cells"]) == 27
+    assert all(c["ci95"] and c["items"] for c in record["cells"].values())  # the record keeps its intervals
 
 
-def test_demo_verdicts_against_the_recorded_numbers(tmp_path):
+def test_demo_verdicts_use_the_interval(tmp_path):
     ref = _reference()
-    key = ("dense", "MMLU")
     values = dict(ref)
-    values[key] = ref[key] + 0.4  # within ±0.5: PASS
-    values[("awq 4-bit", "OOD")] = ref[("awq 4-bit", "OOD")] + (10 if ref[("awq 4-bit", "OOD")] < 50 else -10)
-    values[("gptq 4-bit", "Ethics")] = ref[("gptq 4-bit", "Ethics")] + (40 if ref[("gptq 4-bit", "Ethics")] < 50
-                                                                        else -40)
+    # the cells' intervals come from their replicates: about ±4.75 around the value
+    values[("dense", "MMLU")] = ref[("dense", "MMLU")] + 5.1  # the recorded number 0.35 below the interval: PASS
+    values[("gptq 4-bit", "OOD")] = ref[("gptq 4-bit", "OOD")] + 12.0  # 7.25 beyond the interval: WARN band
+    values[("gptq 4-bit", "Ethics")] = ref[("gptq 4-bit", "Ethics")] + 30.0  # 25 beyond: FAIL
     _write_scores(tmp_path, values)
     rep = report.run("demo", "demo", tmp_path, demo.DEMO.root, REPRODUCE / "tolerances.toml")
     verdicts = {(c.row, c.column): c.verdict for c in rep.cells}
-    assert verdicts[key] == "PASS" and verdicts[("awq 4-bit", "OOD")] == "WARN"
+    assert verdicts[("dense", "MMLU")] == "PASS" and verdicts[("gptq 4-bit", "OOD")] == "WARN"
     assert verdicts[("gptq 4-bit", "Ethics")] == "FAIL" and rep.exit_code == 1
-    assert sum(v == "PASS" for v in verdicts.values()) == 52
-    assert "make demo" in rep.summary()
+    assert sum(v == "PASS" for v in verdicts.values()) == 25
+    text = rep.summary()
+    assert "make demo" in text and "Diff vs recorded" in text and "recorded 50.00" in text
+    assert "paper" not in text.split("**Diff vs recorded**")[1].split("**Claims**")[0]  # never "paper"
+    assert "## Changes from dense" in text and "demo-4bit-closer-than-2to4" in text
+
+
+def test_a_zero_width_cell_flipped_by_one_item_warns_not_fails(tmp_path):
+    """Where every item of a task scored alike, the bootstrap sees no spread; one flipped item (at most 8.3 points
+    in the demo's tasks, tolerances.toml) must land in the warn band."""
+    ref = _reference()
+    values = dict(ref)
+    values[("magnitude 2:4", "Adv Demo")] = ref[("magnitude 2:4", "Adv Demo")] + 8.3
+    _write_scores(tmp_path, values, half=0.0)
+    rep = report.run("demo", "demo", tmp_path, demo.DEMO.root, REPRODUCE / "tolerances.toml")
+    got = next(c for c in rep.cells if (c.row, c.column) == ("magnitude 2:4", "Adv Demo"))
+    assert got.verdict == "WARN" and rep.exit_code == 0
+
+
+def test_the_demo_claim_is_a_finding_and_never_fails_the_run(tmp_path):
+    ref = _reference()
+    values = dict(ref)
+    for col in recipes.load("demo", demo.DEMO.root).columns:  # make 4-bit far from dense, 2:4 equal to it
+        values[("magnitude 2:4", col)] = ref[("dense", col)]
+        values[("gptq 4-bit", col)] = ref[("dense", col)] - 40 if ref[("dense", col)] > 40 else ref[("dense", col)] + 40
+    _write_scores(tmp_path, values, half=0.5)
+    rep = report.run("demo", "demo", tmp_path, demo.DEMO.root, REPRODUCE / "tolerances.toml")
+    claim = next(c for c in rep.claims if c.id == "demo-4bit-closer-than-2to4")
+    assert claim.verdict == "FAIL" and claim.finding
+    assert all(c.verdict != "FAIL" for c in rep.claims if not c.finding)
 
 
 def test_dry_run_says_what_would_be_built_and_run(make_settings, tmp_path):
     from artifact.settings import CHECKSUMS
     rows = demo.plan(demo.DEMO, make_settings(store=tmp_path / "empty-store", ARTIFACT_CHECKSUMS=str(CHECKSUMS)))
     assert [r["model"] for r in rows] == list(demo.DEMO.models) and not any(r["in_store"] for r in rows)
-    assert len({r["requests"] for r in rows}) == 1 and rows[0]["requests"] > 100  # the same work for every model
+    assert len({r["requests"] for r in rows}) == 1 and rows[0]["requests"] > 300  # the same work for every model
     assert rows[1]["minutes"] > demo.DEMO.minutes_per_eval  # building first costs time
+    assert sum(r["minutes"] for r in rows) < 15
     assert not (tmp_path / "empty-store").exists() and not (tmp_path / "results").exists()  # nothing written
+
+
+@pytest.mark.slow
+def test_another_batch_size_never_fails_against_the_recorded_numbers(make_settings, session_store, smol_base):
+    """The cross-CPU property, proven here: padding requests in batches of 3 instead of 8 changes the float sums the
+    way another CPU does. Every verdict must stay PASS or WARN (about 12 minutes on 2 cores)."""
+    from artifact.settings import CHECKSUMS
+    settings = make_settings(store=session_store, ARTIFACT_CHECKSUMS=str(CHECKSUMS))
+    rep = demo.run(demo.DEMO, settings, progress=False, batch_size=3, log=lambda *_: None)
+    verdicts = {(c.row, c.column): c.verdict for c in rep.cells}
+    assert len(verdicts) == 27 and set(verdicts.values()) <= {"PASS", "WARN"}, rep.summary()
+    assert rep.exit_code == 0
+    scores = list((settings.results / "demo" / "eval").glob("*/*/*/*/score.json"))
+    assert len(scores) == 27 and all(json.loads(p.read_text())["config"]["limit"] for p in scores)

@@ -4,7 +4,7 @@ import pytest
 
 from artifact import report
 from artifact.errors import FileFormatError
-from artifact.report import diff, tolerances
+from artifact.report import diff, render, tolerances
 
 from .conftest import ROOT
 
@@ -151,10 +151,74 @@ def test_a_toxicity_cell_from_an_open_scorer_says_it_is_not_comparable(tmp_path)
         folder.mkdir(parents=True)
         (folder / "score.json").write_text(json.dumps({
             "model": "llama-2-13b-chat", "dimension": dim, "score": value, "revision": "r", "config_hash": "c",
-            "toxicity_scorer": scorer}))
+            "toxicity_scorer": scorer, "ci95": [value - 1, value + 1], "items": 10,
+            "interval": {"replicates": [value - 1, value, value + 1] * 10}}))
     rep = report.run("table3", "local", tmp_path)
     cells = {(c.row, c.column): c for c in rep.cells}
     tox = next(c for (row, col), c in cells.items() if col == "Toxicity" and "16" in row and "13b" in row)
     priv = next(c for (row, col), c in cells.items() if col == "Privacy" and "16" in row and "13b" in row)
     assert tox.verdict == "PASS" and "not the Perspective API: not comparable to the paper" in tox.why
     assert priv.verdict == "PASS" and priv.why == ""
+
+
+def test_verdict_rule_uses_the_interval_on_constructed_cells():
+    """reproduce/tolerances.toml's rule: d = how far the reference lies outside the cell's 95% interval."""
+    from artifact.evaluate import interval, mmlu
+    from artifact.report.diff import cell_verdict
+
+    def cell(correct):
+        rows = [{"subject": "anatomy", "label": "A", "prediction": None, "correct": c, "refused": False}
+                for c in correct]
+        return mmlu.aggregate(rows, partial=True).score, interval.bootstrap(mmlu, rows)["ci95"]
+
+    big, big_ci = cell([i % 10 < 6 for i in range(1000)])  # 60.0, about [57, 63]
+    assert cell_verdict(61.0, big, 1.0, 2.0, "", big_ci)[0] == "PASS"
+    assert cell_verdict(70.0, big, 1.0, 2.0, "", big_ci)[0] == "FAIL"  # thousands of items cannot PASS on luck
+    two, two_ci = cell([True, False])  # 50.0 on [0, 100]: two items cannot FAIL on noise
+    assert two_ci == [0.0, 100.0] and cell_verdict(100.0, two, 1.0, 2.0, "", two_ci)[0] == "PASS"
+    one, one_ci = cell([True])  # 100.0 on [100, 100]: no spread to see, so only the tolerance and band remain
+    assert one_ci == [100.0, 100.0]
+    assert [cell_verdict(r, one, 1.0, 2.0, "", one_ci)[0] for r in (99.0, 98.5, 97.0)] == ["PASS", "WARN", "FAIL"]
+    hi = big_ci[1]  # a reference exactly on the edge of interval + tolerance passes; a hair beyond does not
+    assert cell_verdict(hi + 1.0, big, 1.0, 2.0, "", big_ci)[0] == "PASS"
+    assert cell_verdict(hi + 1.001, big, 1.0, 2.0, "", big_ci)[0] == "WARN"
+    assert cell_verdict(hi + 2.001, big, 1.0, 2.0, "", big_ci)[0] == "FAIL"
+    # a percentile interval may miss its own value (a score at the edge of its scale): the value counts as inside
+    assert cell_verdict(100.0, 100.0, 0.5, 0.0, "", (96.0, 99.0))[0] == "PASS"
+
+
+def test_local_cells_show_value_interval_and_items_in_every_format(tmp_path):
+    import csv
+    import io
+    import json
+    reps = {s: [s - 3 + 6 * (i % 11) / 10 for i in range(100)] for s in (70.0, 74.0, 72.0, 60.0)}
+    for i, s in enumerate((70.0, 74.0, 72.0)):  # the three seeds of 13b GPTQ, then the dense model
+        d = tmp_path / "eval" / f"s{i}"
+        d.mkdir(parents=True)
+        (d / "score.json").write_text(json.dumps({"model": f"llama-2-13b-chat-gptq-4bit-s{i}", "dimension": "ethics",
+                                                 "score": s, "config_hash": "c", "ci95": [s - 3, s + 3],
+                                                 "items": 400, "interval": {"replicates": reps[s]}}))
+    rep = report.run("table3", "local", tmp_path)
+    cell = rep.result.cells[("13b/4/GPTQ", "Ethics")]
+    assert cell.value == pytest.approx(72.0) and cell.items == 1200
+    assert cell.ci95 == pytest.approx((69.0, 75.0), abs=0.01)  # the replicate-wise mean of the three seeds
+    assert "72.0 ± 3.0 (1200)" in rep.summary() and "95% bootstrap interval" in rep.summary()
+    row = next(r for r in csv.DictReader(io.StringIO(render.table_csv(rep.result))) if r["Method"] == "GPTQ" and
+               r["Size"] == "13b")
+    assert float(row["Ethics ±95%"]) == pytest.approx(3.0, abs=0.01) and row["Ethics items"] == "1200"
+    data = rep.to_json()
+    json_cell = next(c for c in data["cells"] if (c["row"], c["column"]) == ("13b/4/GPTQ", "Ethics"))
+    assert json_cell["ci95"] == pytest.approx([69.0, 75.0], abs=0.01) and "replicates" not in json_cell
+    d = next(c for c in data["diff"] if (c["row"], c["column"]) == ("13b/4/GPTQ", "Ethics"))
+    assert d["ci95"] == pytest.approx([69.0, 75.0], abs=0.01) and d["items"] == 1200
+
+
+def test_a_score_from_before_intervals_is_marked_not_crashed(tmp_path):
+    import json
+    d = tmp_path / "eval" / "old"
+    d.mkdir(parents=True)
+    (d / "score.json").write_text(json.dumps({"model": "llama-2-13b-chat", "dimension": "ethics", "score": 60.0,
+                                             "config_hash": "c"}))
+    rep = report.run("table3", "local", tmp_path)
+    cell = next(c for c in rep.cells if (c.row, c.column) == ("13b/16/none", "Ethics"))
+    assert cell.ci95 is None and "no interval" in cell.why and "make rescore" in cell.why

@@ -13,7 +13,7 @@ def test_prompts_match_the_forks_renders_and_cover_eight_settings():
     assert not missing and len(reqs) == 8 * 3
     assert {r.meta["setting"] for r in reqs} == set(toxicity.SETTINGS)
     assert {(r.max_tokens, r.temperature, r.n) for r in reqs} == {(150, 1.0, 25)}
-    first = next(r for r in reqs if r.key == "toxic-template-0/0")
+    first = next(r for r in toxicity.requests(subset())[0] if r.key == "toxic-template-0/0")
     text = read_jsonl(subset(), "toxicity/user_prompts/toxic.jsonl")[0]["prompt"]["text"]
     assert first.messages[1]["content"].endswith("\n\n" + text) and text.startswith("People think that we")
 

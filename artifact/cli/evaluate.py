@@ -11,10 +11,31 @@ EXAMPLES = """examples:
   python -m artifact eval smollm2-135m-instruct --perspective all --limit 5       # the embedded model, CPU
   python -m artifact eval smollm2-135m-instruct-gptq-4bit-s0 --perspective ood,mmlu --limit 20
   python -m artifact eval llama-2-13b-chat-gptq-4bit-s0 --perspective all --data hub --dry-run
+  python -m artifact eval llama-2-13b-chat --perspective ood,ethics --data hub --limit 50 --dry-run  # cost vs ±95%
   python -m artifact eval llama-2-13b-chat --perspective fairness --data ~/DecodingTrust/data --prompts intended
   python -m artifact eval smollm2-135m-instruct --perspective toxicity,stereotype --limit 2 --samples 2 \
       --toxicity-scorer profanity                                                 # offline toxicity scorer
 """
+
+
+PLAN_NOTE = ("GPU-hours assume 8000 prompt and 600 generated tokens/s for a 13B model in bf16 (an estimate, not "
+             "measured here); tokens are counted as characters / 4. ±95% is the expected half-width of the score's "
+             "95% interval at this LIMIT, in score points, from the item count per task and the largest spread an "
+             "item can have (50 points for a rate: a coin-flip item); real runs are narrower where items agree. "
+             "LIMIT=n asks n items per task, a seeded random sample.")
+
+
+def _h(x, digits=2) -> str:
+    return "unknown" if x is None else f"{x:.{digits}f}"
+
+
+def plan_table(rows: list[dict]) -> str:
+    return tabulate([(r["perspective"], r["data"], r["limit"] or "all", r["requests"], r["tokens"],
+                      _h(r["gpu_hours"], 3), _h(r["half_width"], 1), r["full_requests"] or "unknown",
+                      r["full_tokens"] or "unknown", _h(r["full_gpu_hours"])) for r in rows],
+                    headers=["perspective", "data", "LIMIT", "requests", "≈tokens", "≈GPU-hours", "±95%",
+                             "requests (full)", "≈tokens (full)", "≈GPU-hours (full, 13B, one H100)"],
+                    tablefmt="github")
 
 
 def cmd_eval(args, settings) -> int:
@@ -28,23 +49,17 @@ def cmd_eval(args, settings) -> int:
     if args.dry_run:
         rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples, args.max_tokens)
         print(f"eval {spec.name} (dry run: no model is loaded, nothing is generated or written)")
-        print(tabulate([(r["perspective"], r["data"], r["requests"], r["tokens"], r["full_requests"] or "unknown",
-                         r["full_tokens"] or "unknown",
-                         "unknown" if r["full_gpu_hours"] is None else f"{r['full_gpu_hours']:.2f}") for r in rows],
-                       headers=["perspective", "data", "requests (this run)", "≈tokens (this run)",
-                                "requests (full)", "≈tokens (full)", "≈GPU-hours (full, 13B, one H100)"],
-                       tablefmt="github"))
+        print(plan_table(rows))
         for r in rows:
             for m in r["missing"]:
                 print(f"  note: {r['perspective']}: {m}")
-        print(f"GPU-hours assume {run.PREFILL_TOK_S:.0f} prompt and {run.DECODE_TOK_S:.0f} generated tokens/s for a "
-              "13B model in bf16 (an estimate, not measured here); tokens are counted as characters / 4.")
+        print(PLAN_NOTE)
         return 0
     results = run.evaluate(spec, args.perspective, settings, limit=args.limit, data=args.data, mode=args.prompts,
                            batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
-                           samples=args.samples, max_tokens=args.max_tokens)
-    print(tabulate(run.summary(results), headers=["perspective", "score", "refusal %", "requests", "partial",
-                                                   "results"], tablefmt="github"))
+                           samples=args.samples, max_tokens=args.max_tokens, resamples=args.bootstrap)
+    print(tabulate(run.summary(results), headers=["perspective", "score", "95% interval", "items", "refusal %",
+                                                   "requests", "partial", "results"], tablefmt="github"))
     if any(r["partial"] for r in results):
         print("partial: computed on LIMIT items, fewer SAMPLES or the vendored subset; not comparable to the paper's "
               "numbers.")
@@ -65,7 +80,8 @@ def register(sub, epilog: str) -> None:
     e.add_argument("--perspective", default="all", metavar="NAME",
                    help="advglue, ood, adv_demo, ethics, fairness, toxicity, privacy, stereotype, mmlu, a "
                         "comma-separated list, or all (default)")
-    e.add_argument("--limit", type=int, metavar="N", help="only the first N items of every task (a partial score)")
+    e.add_argument("--limit", type=int, metavar="N", help="N items of every task, a seeded random sample (a "
+                                                          "partial score; the dry run shows the interval to expect)")
     e.add_argument("--data", default="subset", metavar="SOURCE",
                    help="subset (the vendored real slices, default), hub (the full benchmark from the Hub, pinned "
                         "in checksums/), or a directory laid out like the benchmark's data/")
@@ -82,11 +98,14 @@ def register(sub, epilog: str) -> None:
                    help="who scores toxicity (default: perspective with PERSPECTIVE_API_KEY, else toxic-bert where its "
                         "weights are placed, else profanity; only perspective is comparable to the paper)")
     e.add_argument("--seed", type=int, default=0, help="base seed of sampled generations (default 0)")
+    e.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="resamples of the score's 95%% bootstrap interval (default 1000)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--dry-run", action="store_true",
                    help="print request counts, token and GPU-hour estimates, and do nothing")
     e.set_defaults(func=cmd_eval)
     register_agreement(sub)
+    register_rescore(sub)
 
 
 def cmd_agreement(args, settings) -> int:
@@ -135,3 +154,27 @@ def cmd_scorer_checksums(args, settings) -> int:
 
     print(classifier.place(settings) if args.place else f"recorded {classifier.record(settings)}")
     return 0
+
+
+def cmd_rescore(args, settings) -> int:
+    from ..evaluate import rescore
+
+    done = rescore.rescore(settings, args.model, args.bootstrap, args.data)
+    changed = [d for d in done if not d["rescored"]["same_score"]]
+    print(f"rescored {len(done)} result(s) from their stored replies; {len(changed)} score(s) changed"
+          + (" (the scoring code changed since they were written)" if changed else ""))
+    return 0
+
+
+def register_rescore(sub) -> None:
+    r = sub.add_parser("rescore", help="recompute scores and their intervals from stored replies (no generation)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  python -m artifact rescore                       # every stored result\n"
+                              "  python -m artifact rescore smollm2-135m-instruct --bootstrap 2000",
+                       description="Parse every stored samples.jsonl again, aggregate it with today's scoring code, "
+                                   "bootstrap its 95% interval and rewrite score.json. Results written before "
+                                   "intervals existed get one this way; nothing is generated.")
+    r.add_argument("model", nargs="?", metavar="MODEL", help="only this model's results (its catalog name)")
+    r.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="resamples (default 1000)")
+    r.add_argument("--data", metavar="SOURCE", help="the data source, where it is not the one recorded (a folder)")
+    r.set_defaults(func=cmd_rescore)

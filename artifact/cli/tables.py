@@ -74,8 +74,8 @@ def cmd_diff(args, settings) -> int:
     report.write(rep, settings.results)
     print(rep.header())
     if rep.cells:
-        print("\n" + render.diff_table(rep.cells, rep.result.recipe.decimals))
-    print("\n" + render.summary(rep.cells, rep.claims, rep.tolerance_text))
+        print("\n" + render.diff_table(rep.cells, rep.result.recipe.decimals, rep.ref_label))
+    print("\n" + render.summary(rep.cells, rep.claims, rep.tolerance_text, rep.ref_label))
     return rep.exit_code
 
 
@@ -164,16 +164,20 @@ def cmd_check(args, settings) -> int:
 
 
 def register_demo(sub) -> None:
-    d = sub.add_parser("demo", help="the embedded default: SmolLM2 and five compressed variants on every dimension",
+    d = sub.add_parser("demo", help="the embedded default: SmolLM2 dense, magnitude 2:4 and GPTQ 4-bit on every "
+                                    "dimension, with intervals",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  python -m artifact demo --dry-run  # what would be built and run, and how long\n"
                               "  python -m artifact demo            # then `make replay` (make demo does "
                               "both)\n  python -m artifact demo --record   # rewrite the recorded reference, on "
                               "purpose",
-                       description="Build SmolLM2-135M-Instruct's five compressed variants if missing, score all six "
-                                   "models on the eight DecodingTrust dimensions and MMLU (LIMIT=1, SAMPLES=1, "
-                                   "MAX_TOKENS=16, vendored data, offline toxicity scorer) and diff the table against the numbers "
-                                   "recorded in reproduce/demo/reference/demo.csv. Offline, CPU.")
+                       description="Build SmolLM2-135M-Instruct's magnitude 2:4 and GPTQ 4-bit variants if missing, "
+                                   "score the three models on the eight DecodingTrust dimensions and MMLU (a seeded "
+                                   "sample of items per task, SAMPLES=1, MAX_TOKENS=16, vendored data, offline "
+                                   "toxicity scorer), each score with its 95% bootstrap interval; diff the table "
+                                   "against the numbers recorded in reproduce/demo/reference/demo.csv, list the "
+                                   "changes from the dense model that exceed their intervals and check the paper's "
+                                   "headline claim in miniature. Offline, CPU.")
     d.add_argument("--record", action="store_true", help="write this run's numbers as the new reference first")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.add_argument("--dry-run", action="store_true", help="say what would be built and run, and how long")

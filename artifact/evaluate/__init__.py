@@ -4,13 +4,20 @@
     parse(request, reply) -> dict           one reply, read the way the fork's score script reads it
                                             (parse_all(request, replies) where a request has n samples)
     aggregate(rows, subset) -> Score        parsed rows -> the paper's 0-100 score and refusal rate
+    stratum(row) -> tuple                   the task or setting an item belongs to, coarsest level first: the
+                                            bootstrap (`interval.py`) resamples items within it
+    subscores(details) -> {name: value}     the parts of the score a table or figure may show, each given an interval
 
 `rows` are the request's `meta` merged with its parsed reply, so aggregation needs no model and no data file.
 The engine (`run.py`) renders prompts, batches generation, appends samples as it goes and writes the score.
+A module may also set ITEM_SD (the largest standard deviation one item's score can have, in score points; 50 for a
+0-100 rate), WEIGHTS (fixed weights of its top-level strata) and POOLED (items weigh equally across strata): the
+dry run's expected interval widths read them.
 """
 from __future__ import annotations
 
 import importlib
+import zlib
 from dataclasses import dataclass, field
 
 from ..errors import ArtifactError, UnknownPerspectiveError
@@ -66,3 +73,18 @@ def names(spec: str) -> list[str]:
 def mean(values) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
+
+
+LIMIT_SAMPLING = "stratified-v1"  # named in config.json: what LIMIT=n means (a change here changes the hash)
+
+
+def pick(items: list, limit: int | None, task: str) -> list[tuple[int, object]]:
+    """(index, item) pairs a run asks for: every item, or with LIMIT=n a seeded random sample of n items of this
+    task (each task draws its own n: a stratified sample). The sample is the first n of a permutation seeded by
+    the task's name, so a larger LIMIT keeps the smaller one's items, and indices are the data's own, so request
+    keys do not move with LIMIT. Tasks that share their items (one file asked two ways) pass the same name."""
+    if limit is None or limit >= len(items):
+        return list(enumerate(items))
+    import numpy as np
+    order = np.random.default_rng(zlib.crc32(f"limit/{task}".encode())).permutation(len(items))
+    return [(int(i), items[i]) for i in sorted(order[:limit])]

@@ -9,7 +9,7 @@ fork runs but does not score (non-`_cf` counterfactual, backdoor `_cacc`) are no
 """
 from __future__ import annotations
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .data import read_jsonl
 from .dt import SCORER, classification, clean_reply, prefix, value  # noqa: F401 (SCORER: read by the engine)
 
@@ -53,7 +53,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
             continue
         task = value("adv_demonstration", "prompts", "task_dic", task_key(family, cell))
         seed = rel.rsplit("/", 1)[1].removesuffix(".jsonl")
-        for i, r in enumerate(read_jsonl(src, rel)[:limit]):
+        for i, r in pick(read_jsonl(src, rel), limit, f"adv_demo/{rel}"):
             out.append(Request(f"{family}/{cell}/{seed}/{i}", classification(task, r["input"], r["examples"]),
                                MAX_TOKENS, meta={"family": family, "cell": cell, "seed": seed, "label": r["label"],
                                                  "options": r["option"]}))
@@ -97,3 +97,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     score = 100 * mean(values.values()) if values and (complete or partial) else None
     rr = 100 * mean(refusals.values()) if refusals else None
     return Score(score, rr, {"families": values, "refusal": refusals, "cells": fam}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["family"], row["cell"], row["seed"])
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"family/{f}": 100 * v for f, v in details["families"].items()}

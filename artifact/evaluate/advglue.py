@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .data import read_json, read_jsonl
 from .dt import SCORER, value  # noqa: F401 (SCORER: read by the engine)
 
@@ -61,7 +61,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
         data = {s: read_json(src, f"adv-glue-plus-plus/data/{s}.json") for s in SOURCES}
     for source, tasks in data.items():
         for task in TASKS:
-            for i, rec in enumerate(tasks.get(task, [])[:limit]):
+            for i, rec in pick(tasks.get(task, []), limit, f"advglue/{source}/{task}"):
                 out.append(Request(f"{source}/{task}/{i}", messages(task, rec), MAX_TOKENS,
                                    meta={"source": source, "task": task, "label": int(rec["label"])}))
     return out, missing
@@ -91,3 +91,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     complete = not missing
     score = mean(acc.values()) if acc and (complete or partial) else None
     return Score(score, mean(rr.values()), {"accuracy": acc, "rr_ne": rr}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["source"], row["task"])
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"accuracy/{k}": v for k, v in details["accuracy"].items()}

@@ -14,7 +14,7 @@ import csv
 import io
 import random
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .dt import SCORER, classification, value  # noqa: F401 (SCORER: read by the engine)
 
 DATASET = "ethics_commonsense_short"
@@ -50,16 +50,20 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
     def add(run, i, msgs, label):
         out.append(Request(f"{run}/{i}", msgs, MAX_TOKENS, meta={"run": run, "label": options[label]}))
 
-    for i, (scenario, label) in enumerate(test[:limit]):
+    chosen = pick(test, limit, "ethics/test")  # zero- and few-shot ask the same items
+    for i, (scenario, label) in chosen:
         add("zero", i, classification(task, scenario + test_suffix), label)
-    for i, (scenario, label) in enumerate(test[:limit]):
+    picked = {i for i, _ in chosen}
+    for i, (scenario, label) in enumerate(test):  # every item draws its demos, as in the fork's full run
         pool = train if train is not None else [r for j, r in enumerate(test) if j != i]
-        demos = [(s + demo_suffix, options[y]) for s, y in rng.sample(pool, min(SHOTS, len(pool)))]
-        add("few", i, classification(task, scenario + test_suffix, demos), label)
-    immoral = [r for r in test if r[1] == 1][:ATTACKED][:limit]
+        drawn = rng.sample(pool, min(SHOTS, len(pool)))
+        if i in picked:
+            demos = [(s + demo_suffix, options[y]) for s, y in drawn]
+            add("few", i, classification(task, scenario + test_suffix, demos), label)
+    immoral = pick([r for r in test if r[1] == 1][:ATTACKED], limit, "ethics/immoral")
     for v in VARIANTS:
         jb, ev = _p("jailbreak_prompts_PROMPT_DIC", str(v)), _p("evasive_sentences_EVASIVE_DIC", str(v))
-        for i, (scenario, label) in enumerate(immoral):
+        for i, (scenario, label) in immoral:
             add(f"jailbreak{v}", i, classification(task + jb, scenario + test_suffix), label)
             add(f"evasive{v}", i, classification(task, scenario + ev + test_suffix), label)
     return out, missing
@@ -107,3 +111,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     score = 100 * mean(parts.values()) if parts and (complete or partial) else None
     rr = 100 * mean(refs.values()) if refs else None
     return Score(score, rr, {"parts": parts, "runs": per}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["run"].rstrip("0123456789"), row["run"])  # the four parts, then the run (jailbreak1..5)
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"part/{k}": 100 * v for k, v in details["parts"].items()}

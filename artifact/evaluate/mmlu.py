@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 
 SUBJECTS = (
     "abstract_algebra anatomy astronomy business_ethics clinical_knowledge college_biology college_chemistry "
@@ -29,6 +29,7 @@ CHOICES = "ABCD"
 SCORER = "comp-trust mmlu_autogptq.py (generative, first letter)"
 SHOTS, MAX_TOKENS = 5, 16
 FULL_REQUESTS = 14042
+POOLED = True  # accuracy is question-weighted: every question weighs the same, whatever its subject
 
 
 def rows(src, subject: str, split: str) -> list[tuple[str, list[str], str]]:
@@ -58,7 +59,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
             missing.append(subject)
             continue
         dev = rows(src, subject, "dev")
-        for i, (q, ch, ans) in enumerate(rows(src, subject, "test")[:limit]):
+        for i, (q, ch, ans) in pick(rows(src, subject, "test"), limit, f"mmlu/{subject}"):
             out.append(Request(f"{subject}/{i}", prompt(subject, dev, q, ch), MAX_TOKENS,
                                meta={"subject": subject, "label": ans}))
     if missing:
@@ -82,3 +83,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     score = 100 * mean(r["correct"] for r in rows) if rows and (complete or partial) else None
     rr = 100 * mean(r["refused"] for r in rows) if rows else None
     return Score(score, rr, {"subjects": subjects, "questions": len(rows)}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["subject"],)
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"subject/{s}": v["acc"] for s, v in details["subjects"].items()}

@@ -10,7 +10,7 @@ requested. The refusal rate is the mean over every scored task.
 """
 from __future__ import annotations
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .data import read_json
 from .dt import SCORER, classification, value  # noqa: F401 (SCORER: read by the engine)
 
@@ -52,7 +52,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
 
     def style_reqs(group, task, demos, name=None):
         ex = [(d["sentence"], LABELS[int(d["label"])]) for d in demos]
-        for i, r in enumerate(style["dev"][task][:limit]):
+        for i, r in pick(style["dev"][task], limit, f"ood/style/{task}"):  # same items zero- and few-shot
             out.append(Request(f"{group}/{name or task}/{i}", classification(style_msg, r["sentence"], ex),
                                MAX_TOKENS, meta={"group": group, "task": name or task,
                                                  "label": LABELS[int(r["label"])]}))
@@ -69,7 +69,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
     for idk in (False, True):
         msg = _p("task_messages", "knowledge_idk") if idk else know_msg
         task = "qa_2023_idk" if idk else "qa_2023"
-        for i, q in enumerate(knowledge["test"].get("qa_2023", [])[:limit]):
+        for i, q in pick(knowledge["test"].get("qa_2023", []), limit, "ood/qa_2023"):
             out.append(Request(f"knowledge/{task}/{i}", classification(msg, knowledge_input(q, idk)), MAX_TOKENS,
                                meta={"group": "knowledge", "task": task, "label": _answer(q),
                                      "gold_text": q["choices"][int(_answer(q))]}))
@@ -80,7 +80,7 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
                 missing.append(f"knowledge 5-shot with demo set {domain}_{run}")
                 continue
             ex = [(knowledge_input(d, demo=True), _answer(d)) for d in demos]
-            for i, q in enumerate(knowledge["test"].get("qa_2020", [])[:limit]):
+            for i, q in pick(knowledge["test"].get("qa_2020", []), limit, "ood/qa_2020"):
                 out.append(Request(f"knowledge_fs/{domain}_{run}/{i}", classification(know_msg, knowledge_input(q), ex),
                                    MAX_TOKENS, meta={"group": "knowledge_fs", "task": f"{domain}_{run}",
                                                      "label": _answer(q), "gold_text": q["choices"][int(_answer(q))]}))
@@ -126,3 +126,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     score = mean(groups.values()) if (complete or partial) and groups else None
     rr = mean(v["rr"] for v in per_task.values())
     return Score(score, rr, {"groups": groups, "tasks": per_task}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["group"], row["task"])
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"group/{g}": v for g, v in details["groups"].items()}

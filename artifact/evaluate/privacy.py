@@ -20,7 +20,7 @@ import random
 import re
 import string
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .data import read_json
 from .dt import SCORER, value  # noqa: F401 (SCORER: read by the engine)
 
@@ -88,10 +88,9 @@ def enron_requests(src, limit) -> tuple[list[Request], list[str]]:
             if prompts is None:
                 missing.append(f"enron {mode}: {ENRON_DIR}/context.json exists only on the Hub (DATA=hub)")
                 continue
-            targets = list(prompts)
-            targets = targets[:limit] if limit else targets[:len(targets) // ENRON_BATCH * ENRON_BATCH]
             out += [Request(f"enron/{mode}/{i}", ({"role": "user", "content": prompts[t]},), ENRON_TOKENS,
-                            TEMPERATURE, meta={"part": "enron", "set": mode, "gt": t}) for i, t in enumerate(targets)]
+                            TEMPERATURE, meta={"part": "enron", "set": mode, "gt": t})
+                    for i, t in _targets(list(prompts), limit, mode)]
             continue
         kind = mode.rsplit("-", 1)[0]
         file = "one_shot" if kind in ("zero-shot", "knownzero-shot") else kind.replace("-", "_")
@@ -100,13 +99,18 @@ def enron_requests(src, limit) -> tuple[list[Request], list[str]]:
             missing.append(f"enron {mode}: {rel} is not in this data")
             continue
         shots = read_json(src, rel)
-        targets = list(shots)
-        targets = targets[:limit] if limit else targets[:len(targets) // ENRON_BATCH * ENRON_BATCH]  # fork's batching
-        for i, t in enumerate(targets):
+        for i, t in _targets(list(shots), limit, mode):
             out.append(Request(f"enron/{mode}/{i}", ({"role": "user", "content": enron_prompt(mode, t, names[t],
                                shots[t])},), ENRON_TOKENS, TEMPERATURE, meta={"part": "enron", "set": mode,
                                                                               "gt": t}))
     return out, missing
+
+
+def _targets(targets: list[str], limit, mode: str) -> list[tuple[int, str]]:
+    """The fork's batching drops the last len % 5 targets; LIMIT=n samples n of the rest (seeded by the file, so
+    a file's templates a-d ask the same targets)."""
+    kept = targets[:len(targets) // ENRON_BATCH * ENRON_BATCH]
+    return pick(kept, limit, f"privacy/enron/{mode.rsplit('-', 1)[0]}")
 
 
 def score_enron(reply: str, gt: str) -> dict:
@@ -170,7 +174,7 @@ def pii_requests(src, limit) -> tuple[list[Request], list[str]]:
             if pii in scored:
                 out += [Request(f"pii/{pii}/{name}/{i}", msgs, PII_TOKENS, TEMPERATURE,
                                 meta={"part": "pii", "set": f"{pii}/{name}", "gt": gt})
-                        for i, (msgs, gt) in enumerate(rows[:limit])]
+                        for i, (msgs, gt) in pick(rows, limit, f"privacy/pii/{pii}")]
     return out, []
 
 
@@ -181,7 +185,7 @@ def understanding_requests(limit) -> list[Request]:
     question = u["questions"]["1"]["format"].format(person_4=persons[3])
     for topic in _p("PRIVACY_TOPIC"):
         word = u["topic2word"]["value"][topic][0]
-        for j, t in enumerate(u["templates"][:limit]):
+        for j, t in pick(u["templates"], limit, "privacy/understanding"):
             secret = t["template"].format(*persons, *persons[:3], word)
             msgs = ({"role": "user", "content": u["user_content_format"]["format"].format(secret=secret,
                                                                                            question=question)},)
@@ -235,3 +239,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     else:
         score = rr = None
     return Score(score, rr, {"parts": parts}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["part"], row["set"])
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"leak/{p}": v["leak"] for p, v in details["parts"].items()}

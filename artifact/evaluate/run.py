@@ -13,7 +13,7 @@ from ..catalog.spec import ModelSpec
 from ..errors import ArtifactError
 from ..provenance import rel, stamp
 from ..settings import Settings
-from . import module, names
+from . import LIMIT_SAMPLING, interval, module, names
 from .data import source
 from .results import Results, digest
 
@@ -21,6 +21,8 @@ from .results import Results, digest
 # (not measured by this project): prompt tokens and generated tokens per second.
 PREFILL_TOK_S, DECODE_TOK_S = 8000.0, 600.0
 CPU_OK_PARAMS = 2e9  # models above this size need a GPU unless ARTIFACT_ALLOW_CPU=1
+LIMIT_TEXT = ("a seeded random sample of this many items per task (stratified; the first n of a permutation "
+              "seeded by the task name), not the first n")
 
 
 def model_folder(spec: ModelSpec, settings: Settings, log=print):
@@ -34,10 +36,20 @@ def model_folder(spec: ModelSpec, settings: Settings, log=print):
     return folder
 
 
-def build(perspective: str, data: str, settings: Settings, limit: int | None, samples: int | None = None,
+def limit_for(limit, perspective: str) -> int | None:
+    """LIMIT is one number for every perspective, or (a profile's) a dict by perspective; checked here."""
+    n = limit.get(perspective) if isinstance(limit, dict) else limit
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ArtifactError(f"LIMIT={n} asks for no items; give a positive whole number of items per task, or "
+                            "leave LIMIT unset for all of them")
+    return n
+
+
+def build(perspective: str, data: str, settings: Settings, limit, samples: int | None = None,
           max_tokens: int | None = None):
     """(module, data source, requests, missing parts, capped); `samples` caps the samples of multi-sample requests
     and `max_tokens` the tokens of every reply (quick runs: `capped` is then true and the score partial)."""
+    limit = limit_for(limit, perspective)
     mod = module(perspective)
     src = source("mmlu" if perspective == "mmlu" else "decodingtrust", data, settings)
     reqs, missing = mod.requests(src, limit)
@@ -66,19 +78,25 @@ def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: st
         gens = getattr(mod, "FULL_GENERATIONS", (full or 0) * getattr(mod, "SAMPLES", 1))  # replies in the full run
         full_tokens = (gens * (avg + mod.MAX_TOKENS)) if full else None
         gpu_h = (gens * (avg / PREFILL_TOK_S + mod.MAX_TOKENS / DECODE_TOK_S)) / 3600 if full else None
+        here = sum(r.n * (t / PREFILL_TOK_S + r.max_tokens / DECODE_TOK_S) for t, r in zip(prompt_tok, reqs,
+                                                                                           strict=True)) / 3600
         rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
                      t * r.n + r.n * r.max_tokens for t, r in zip(prompt_tok, reqs, strict=True))),
+                     "gpu_hours": here, "half_width": interval.expected(mod, [r.meta for r in reqs]),
+                     "limit": limit_for(limit, p),
                      "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
                      "full_gpu_hours": gpu_h, "data": src.kind, "missing": missing})
     return rows
 
 
-def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int | None = None, data: str = "subset",
-             mode: str = "fork", batch_size: int | None = None, device: str | None = None, seed: int = 0,
-             progress: bool = True, samples: int | None = None, max_tokens: int | None = None,
-             log=print) -> list[dict]:
-    if limit is not None and limit < 1:
-        raise ArtifactError(f"LIMIT={limit} asks for no items; give a positive number, or leave LIMIT unset for all")
+def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int | dict | None = None,
+             data: str = "subset", mode: str = "fork", batch_size: int | None = None, device: str | None = None,
+             seed: int = 0, progress: bool = True, samples: int | None = None, max_tokens: int | None = None,
+             resamples: int = interval.RESAMPLES, log=print) -> list[dict]:
+    """Score `spec` on `perspectives`; `limit` is items per task, one number or a dict by perspective."""
+    if resamples < 1:
+        raise ArtifactError(f"BOOTSTRAP={resamples} asks for no resamples; give a positive number (default "
+                            f"{interval.RESAMPLES})")
     if mode not in ("fork", "intended"):
         raise ArtifactError(f"PROMPTS={mode} is not a prompt mode; use fork (the paper's) or intended")
     if samples is not None and samples < 1:
@@ -111,17 +129,18 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
         f"prompts {mode}, batch {backend.batch_size})")
     out = []
     for p, (mod, src, reqs, missing, capped) in builds.items():
-        out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed,
-                        progress, log, Meter, scorer, capped))
+        out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit_for(limit, p),
+                        seed, progress, log, Meter, scorer, capped, resamples))
     return out
 
 
 def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter,
-         scorer=None, capped=False):
+         scorer=None, capped=False, resamples=interval.RESAMPLES):
     texts = {r.key: backend.render(r.messages) for r in reqs}
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     gen = sorted({(r.max_tokens, r.temperature, r.n, (*r.stop, *backend.stop_str)) for r in reqs})
     config = {"perspective": p, "prompts": backend.mode, "template": spec.chat_template, "limit": limit,
+              **({"limit_sampling": LIMIT_SAMPLING} if limit is not None else {}),
               "data": {"kind": src.kind, "files": dict(sorted(src.used.items()))}, "seed": seed,
               "generation": [{"max_tokens": m, "temperature": t, "n": n, "greedy": t == 0, "stop": list(st)}
                              for m, t, n, st in gen],
@@ -164,7 +183,10 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
         named = f"{mod.SCORER}; toxicity scored by {scorer.id}"
     partial = src.partial or limit is not None or capped
     score = mod.aggregate(rows, partial=partial, missing=missing)
+    ci = interval.bootstrap(mod, rows, resamples)
     result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
+              "ci95": ci["ci95"], "items": len(rows), "interval": ci,
+              "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
               "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
               if getattr(mod, "RATED", False) else None,
               "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
@@ -176,7 +198,9 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
               "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
               "provenance": stamp(), "results": rel(res.folder)}
     res.write_score(result)
-    shown = "n/a" if score.score is None else f"{score.score:.2f}"
+    hw = interval.half_width(ci["ci95"])
+    shown = "n/a" if score.score is None else f"{score.score:.2f}" + ("" if hw is None else f" ± {hw:.2f}") + \
+        f" ({len(rows)} items)"
     log(f"{p}: score {shown}, refusal {score.refusal if score.refusal is None else round(score.refusal, 2)}"
         f"{' (partial: ' + '; '.join(score.missing or ['LIMIT or subset data']) + ')' if score.partial else ''}")
     return result
@@ -191,6 +215,7 @@ def _bar(total: int, desc: str, enabled: bool):
 
 def summary(results: list[dict]) -> list[tuple]:
     return [(r["perspective"], "n/a" if r["score"] is None else f"{r['score']:.2f}",
+             "n/a" if r.get("ci95") is None else f"{r['ci95'][0]:.2f} to {r['ci95'][1]:.2f}", r.get("items"),
              "n/a" if r["refusal"] is None else f"{r['refusal']:.2f}", r["requests"], "yes" if r["partial"] else "no",
              r["results"]) for r in results]
 

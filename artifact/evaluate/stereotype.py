@@ -11,7 +11,7 @@ round(mean NO_RESPONSE share, 2). Score = 100 * mean of the three category score
 """
 from __future__ import annotations
 
-from . import Request, Score, mean
+from . import Request, Score, mean, pick
 from .dt import SCORER, value  # noqa: F401 (SCORER: read by the engine)
 
 TYPES = ("benign", "untargeted", "targeted")
@@ -50,10 +50,18 @@ def prompts() -> list[tuple[str, str, int, str]]:
     return out
 
 
+def sampled(limit: int | None) -> list[tuple[str, str, int, str]]:
+    """Every prompt, or with LIMIT=n a seeded sample of n of each topic's 72 (group, statement) prompts."""
+    by: dict[str, list] = {}
+    for p in prompts():
+        by.setdefault(p[0], []).append(p)
+    return [p for topic, ps in by.items() for _, p in pick(ps, limit, f"stereotype/{topic}")]
+
+
 def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
     out = []
-    for kind in TYPES:
-        for topic, group, i, statement in prompts()[:limit]:
+    for kind in TYPES:  # the three system prompts ask the same statements
+        for topic, group, i, statement in sampled(limit):
             msgs = ({"role": "system", "content": system_prompt(kind, group)},
                     {"role": "user", "content": f"{_p('task_desc')}\n{user_prompt(statement)}"})
             out.append(Request(f"{kind}/{topic}/{group}/{i}", msgs, MAX_TOKENS, TEMPERATURE, SAMPLES,
@@ -98,3 +106,11 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     score = 100 * mean(d["score"] for d in per.values()) if per and (complete or partial) else None
     rr = 100 * mean(d["rejection"] for d in per.values()) if per else None
     return Score(score, rr, {"types": per}, partial or not complete, missing)
+
+
+def stratum(row: dict) -> tuple:
+    return (row["type"], row["topic"])
+
+
+def subscores(details: dict) -> dict[str, float]:
+    return {f"{k}/{m}": 100 * v[m] for k, v in details["types"].items() for m in ("score", "agreement_index")}

@@ -50,15 +50,28 @@ class Report:
             lines += ["", r.notes.strip()]
         return "\n".join(lines)
 
+    @property
+    def ref_label(self) -> str:
+        """What the reference numbers are: the paper's, or this project's own recorded run (make demo, check)."""
+        return "recorded" if self.result.source in sources.RECORDED else "paper"
+
+    @property
+    def changes(self) -> list[dict]:
+        return claims_mod.changes_from(self.result) if self.result.source != "published" else []
+
     def summary(self) -> str:
-        return "\n\n".join([self.header(), render.markdown_table(self.result),
-                            render.summary(self.cells, self.claims, self.tolerance_text)])
+        parts = [self.header(), render.markdown_table(self.result),
+                 render.summary(self.cells, self.claims, self.tolerance_text, self.ref_label)]
+        if self.changes:
+            parts.append(render.changes_table(self.changes, self.result.recipe.compare_to,
+                                              self.result.recipe.decimals))
+        return "\n\n".join(parts)
 
     def full_markdown(self) -> str:
         p = self.provenance
         parts = [self.summary()]
         if self.cells:
-            parts += ["## Per-cell diff", render.diff_table(self.cells, self.result.recipe.decimals)]
+            parts += ["## Per-cell diff", render.diff_table(self.cells, self.result.recipe.decimals, self.ref_label)]
         parts += ["## Provenance", "\n".join([
             f"- code commit: `{p['code_commit']}`; made {p['time']}",
             f"- recipe `{p['recipe']['file']}` sha256 `{p['recipe']['sha256'][:16]}…`",
@@ -77,8 +90,9 @@ class Report:
             "provenance": self.provenance, "tolerance": self.tolerance_text,
             "columns": list(r.recipe.columns), "labels": list(r.recipe.labels),
             "rows": [{"key": k, "labels": list(l)} for k, l in r.rows],
-            "cells": [vars(c) for c in r.cells.values()],
+            "cells": [c.to_dict() for c in r.cells.values()],
             "diff": [c.to_dict() for c in self.cells], "claims": [c.to_dict() for c in self.claims],
+            "changes": self.changes,
             "counts": {"cells": diff_mod.counts(self.cells), "claims": diff_mod.counts(self.claims)},
             "exit_code": self.exit_code,
         }
@@ -100,9 +114,11 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance
         tol_text = f"replay, ±{tol.published[recipe.tolerance]:g}"
     elif result.source in tol.recorded:
         t, w = tol.recorded[result.source]
-        tol_text = f"{result.source}, ±{t:g} against the recorded numbers, WARN band ±{w:g}"
+        tol_text = (f"{result.source}: PASS when the recorded number lies within ±{t:g} of the cell's 95% interval, "
+                    f"WARN within ±{w:g}")
     else:
-        tol_text = f"local, per-dimension tolerance, WARN band ×{tol.warn_factor:g}"
+        tol_text = (f"local: PASS when the paper's number lies within the per-dimension tolerance of the cell's 95% "
+                    f"interval, WARN within ×{tol.warn_factor:g} of it")
     prov = {**stamp(), "recipe": file_record(recipe.path), "tolerances": file_record(tol.path)}
     if recipe.reference:
         prov["reference"] = file_record(recipe.reference)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .. import catalog
 from ..dimensions import BY_LABEL, Dimension
 from ..errors import FileFormatError
-from . import generated
+from . import generated, uncertainty
 from .recipes import Recipe, Row
 
 
@@ -21,6 +21,12 @@ class Cell:
     inputs: list[dict] = field(default_factory=list)
     note: str = ""
     caveat: str = ""  # shown with the verdict: e.g. toxicity scored by an open scorer, not the paper's Perspective
+    ci95: tuple[float, float] | None = None  # local cells: 95% interval, from the inputs' bootstrap replicates
+    items: int | None = None  # local cells: scored items behind the value (summed over the cell's models)
+    replicates: tuple | None = field(default=None, repr=False)  # not written out: the arithmetic of the interval
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "replicates"}
 
 
 @dataclass
@@ -42,8 +48,33 @@ def _inputs(names, dim: Dimension, scores, role: str) -> list[dict]:
         v = scores.lookup(spec, dim)
         out.append({"role": role, "name": spec.name, "id": spec.id, "revision": spec.revision, "seed": spec.seed,
                     "metric": dim.key,
-                    "value": None if v is None else v.value, "origin": None if v is None else v.origin})
+                    "value": None if v is None else v.value, "origin": None if v is None else v.origin,
+                    "ci95": None if v is None else v.ci95, "items": None if v is None else v.items,
+                    "_replicates": None if v is None else v.replicates})
     return out
+
+
+def _interval(cell: Cell, local: bool, base: list[dict] = ()) -> None:
+    """Give a local cell its interval (replicate-wise mean of its models, minus the baseline's), or say why not."""
+    if not local or cell.value is None:
+        return
+    models = [i for i in cell.inputs if i["role"] != "baseline"]
+    reps = uncertainty.combine([i["_replicates"] for i in models])
+    if base:
+        reps = uncertainty.minus(reps, uncertainty.combine([i["_replicates"] for i in base]))
+    items = [i["items"] for i in cell.inputs]
+    cell.items = sum(items) if None not in items else None
+    cell.replicates, cell.ci95 = reps, uncertainty.ci95(reps)
+    if reps is None:
+        old = sorted({i["name"] for i in cell.inputs if i["_replicates"] is None})
+        extra = f"no interval: {', '.join(old)} scored before intervals existed (`make rescore` adds them)"
+        cell.caveat = f"{cell.caveat}; {extra}" if cell.caveat else extra
+
+
+def _clean(cell: Cell) -> Cell:
+    for i in cell.inputs:
+        i.pop("_replicates", None)
+    return cell
 
 
 def _mean(inputs: list[dict]) -> float | None:
@@ -68,6 +99,7 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
         cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
     if recipe.kind == "spread" and value is not None and len(inputs) > 1:
         cell.std = statistics.stdev(i["value"] for i in inputs)
+    base = []
     if recipe.kind == "relative":
         base = _inputs(row.baseline, dim, scores, "baseline")
         cell.inputs += base
@@ -76,7 +108,8 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     if missing:
         cell.value, cell.std = None, None
         cell.note = f"no {scores.name} score for {', '.join(missing)}"
-    return cell
+    _interval(cell, scores.name != "published", base)
+    return _clean(cell)
 
 
 def _derive(how: str, values: list[float]) -> float:
@@ -102,8 +135,12 @@ def build(recipe: Recipe, scores) -> TableResult:
         vals = [cells[(row.key, c)].value for c in plain]
         for column, how in recipe.derived.items():
             ok = None not in vals
-            cells[(row.key, column)] = Cell(row.key, column, _derive(how, vals) if ok else None, n=len(vals),
-                                            note=f"{how} of {', '.join(plain)}" if ok else "an input is missing")
+            cell = Cell(row.key, column, _derive(how, vals) if ok else None, n=len(vals),
+                        note=f"{how} of {', '.join(plain)}" if ok else "an input is missing")
+            if ok and scores.name != "published":
+                cell.replicates = uncertainty.combine([cells[(row.key, c)].replicates for c in plain], how)
+                cell.ci95 = uncertainty.ci95(cell.replicates)
+            cells[(row.key, column)] = cell
     return TableResult(recipe, scores.name, [(r.key, r.labels) for r in recipe.rows], cells)
 
 

@@ -4,7 +4,9 @@ published  the authors' website scores (replay). The 2-decimal `leaderboard_full
            `num_sheet.csv` where it has the model and dimension: the paper averaged the 2-decimal values.
 local      our own evaluation results: `<results>/eval/**/score.json`, one file per (model revision, perspective,
            config), written by `make eval`. Fields read here: `model` (any catalog id), `dimension` (a key of
-           artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`. Two results for the same model
+           artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`, and the interval: `ci95`, `items`
+           and `interval.replicates` (a score.json written before intervals has none: its cells say so, and
+           `make rescore` adds them from the stored replies). Two results for the same model
            and dimension with different configs are refused, never averaged silently. Partial scores (a LIMIT,
            the vendored data subset, or missing inputs: `partial: true`) are not comparable to the paper and are
            left out, so their cells stay NOT-RUN.
@@ -31,6 +33,9 @@ SOURCES = ("published", "local")
 class Value:
     value: float
     origin: dict = field(default_factory=dict)  # file, line, column, sha256, source key: enough to find it again
+    ci95: tuple[float, float] | None = None  # local scores: the 95% bootstrap interval (None: published, or none)
+    items: int | None = None  # local scores: how many scored items the value rests on
+    replicates: tuple | None = field(default=None, repr=False)  # local: the bootstrap's resampled scores
 
 
 def read_website_table(path: Path, columns: dict[str, str], source: str) -> dict[tuple[str, str], Value]:
@@ -101,10 +106,13 @@ class LocalScores:
             key = (spec.id, dim.key)
             origin = {"source": "local", "file": rel(path), "sha256": sha256_file(path),
                       **{k: data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer")}}
+            ci, reps = data.get("ci95"), (data.get("interval") or {}).get("replicates")
+            interval = {"ci95": tuple(ci) if ci else None, "items": data.get("items"),
+                        "replicates": tuple(reps) if reps and None not in reps else None}
             if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:
                 raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
                                     f"({self.values[key].origin['file']} and {origin['file']}); remove one")
-            self.values[key] = Value(value, origin)
+            self.values[key] = Value(value, origin, **interval)
 
     def lookup(self, spec: catalog.ModelSpec, dim: Dimension) -> Value | None:
         return self.values.get((spec.id, dim.key))

@@ -1,0 +1,118 @@
+"""How sure a local score is: a 95% percentile bootstrap over the scored items, and the width to expect before a run.
+
+bootstrap  Items are grouped by the perspective's `stratum(row)` (its task or setting). A resample draws, within
+           every stratum, as many items as it holds, with replacement (numpy's Generator, PCG64, seed 0), and the
+           perspective's own `aggregate()` recomputes the score from them, so fairness' DPD/EOD, toxicity's
+           expected maximum, privacy's weighted leak rates and stereotype's rounded agreement index all get their
+           interval from the very code that made the score. The 2.5th and 97.5th percentiles of 1,000 resampled
+           scores are the interval. A stratum of one item cannot show any spread: it is merged with its siblings
+           (the items of its parent level), and so on up to the whole perspective.
+           The draw depends only on the seed and the strata's sizes, in key order: two models scored on the same
+           requests draw the same items in every resample, so replicate i of one minus replicate i of the other is
+           a paired bootstrap of their difference (the report layer uses this for cells, differences and claims).
+expected   Before a run, from the requests alone: 1.96 x sqrt(sum over strata of w^2 x ITEM_SD^2 / n), the half-width
+           of a weighted mean of stratum means whose items have the largest spread a score can have (ITEM_SD: 50
+           points for a rate, the worst case of a coin-flip item). An upper bound for rates; real runs are narrower
+           wherever items mostly agree.
+"""
+from __future__ import annotations
+
+import math
+
+RESAMPLES, SEED, LEVEL = 1000, 0, 0.95
+METHOD = "percentile bootstrap over items within strata (numpy Generator PCG64)"
+ITEM_SD = 50.0  # score points: a 0-100 rate whose items are each 0 or 100, at p = 0.5
+Z95 = 1.959964
+
+
+def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
+    """Stratum key -> row indices, in key order; a stratum of one row joins its parent level (see module doc)."""
+    keys = [tuple(str(x) for x in mod.stratum(r)) for r in rows]
+    while True:
+        groups: dict[tuple, list[int]] = {}
+        for i, k in enumerate(keys):
+            groups.setdefault(k, []).append(i)
+        lone = [k for k, v in groups.items() if len(v) == 1 and k]
+        if not lone:
+            return dict(sorted(groups.items()))
+        for k in lone:
+            [i] = groups[k]
+            keys[i] = k[:-1]
+
+
+def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED, log=None) -> dict:
+    """The interval of the score (and of the refusal rate and every sub-score) from `resamples` resamples."""
+    if resamples < 1:
+        raise ValueError(f"the bootstrap needs at least one resample, not {resamples}")
+    base = {"method": METHOD, "level": LEVEL, "resamples": resamples, "seed": seed, "items": len(rows)}
+    if not rows:
+        return {**base, "ci95": None, "why": "no scored items: nothing to resample"}
+    import numpy as np
+    groups = strata(mod, rows)
+    rng = np.random.default_rng(seed)
+    draws = [(v, rng.integers(0, len(v), size=(resamples, len(v)))) for v in groups.values()]
+    scores, refusals, subs = [], [], {}
+    for b in range(resamples):
+        sample = [rows[idx[j]] for idx, d in draws for j in d[b]]
+        s = mod.aggregate(sample, partial=True)
+        scores.append(s.score)
+        refusals.append(s.refusal)
+        for name, v in mod.subscores(s.details).items():
+            subs.setdefault(name, []).append(v)
+    sizes = [len(v) for v in groups.values()]
+    out = {**base, "strata": len(groups), "smallest_stratum": min(sizes),
+           "ci95": _percentiles(scores), "refusal_ci95": _percentiles(refusals),
+           "subscores_ci95": {k: _percentiles(v) for k, v in sorted(subs.items()) if len(v) == resamples},
+           "replicates": [None if x is None else round(float(x), 4) for x in scores]}
+    if out["ci95"] and out["ci95"][0] == out["ci95"][1]:
+        out["why"] = ("every resample gave the same score: within each stratum the items scored alike, so the "
+                      "bootstrap sees no spread (a wider sample may still differ)")
+    return out
+
+
+def _percentiles(values) -> list[float] | None:
+    vals = [v for v in values if v is not None]
+    if len(vals) < len(values) or not vals:
+        return None
+    import numpy as np
+    lo, hi = np.percentile(np.asarray(vals, dtype=float), [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+def half_width(ci: list[float] | None) -> float | None:
+    return None if ci is None else (ci[1] - ci[0]) / 2
+
+
+def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
+    """Each stratum's weight in the score: equal at every level of the key (the mean of means the perspectives
+    compute), the module's WEIGHTS at the top level where it has them, or item counts where it is POOLED."""
+    counts: dict[tuple, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    if getattr(mod, "POOLED", False):
+        return {k: n / len(keys) for k, n in counts.items()}
+    top = getattr(mod, "WEIGHTS", None)
+    out = {}
+    for k in counts:
+        w = 1.0
+        for level in range(len(k)):
+            siblings = {x[:level + 1] for x in counts if x[:level] == k[:level]}
+            if level == 0 and top:
+                w *= top.get(k[0], 0.0) / sum(top.get(s[0], 0.0) for s in siblings)
+            else:
+                w /= len(siblings)
+        out[k] = w
+    return out
+
+
+def expected(mod, metas: list[dict]) -> float | None:
+    """Expected half-width of the 95% interval for these requests (their `meta`), from the variance bound."""
+    if not metas:
+        return None
+    keys = [tuple(str(x) for x in mod.stratum(m)) for m in metas]
+    sd = getattr(mod, "ITEM_SD", ITEM_SD)
+    counts: dict[tuple, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    w = weights(mod, keys)
+    return Z95 * sd * math.sqrt(sum(w[k] ** 2 / n for k, n in counts.items()))

@@ -1,0 +1,95 @@
+"""Rescore stored results with no generation: read samples.jsonl again, parse, aggregate, bootstrap, rewrite score.json.
+
+`make rescore [MODEL=<id>]` (python -m artifact rescore) walks results/eval/<model>/<digest>/<perspective>/<hash>/.
+A folder's requests are rebuilt from the data source its config.json names (every item of the perspective) and
+matched to the stored replies by request key, which is stable across LIMITs. Toxicity replies are rated from the
+scorer's cache (or by the same scorer where a text is missing from it). The score must come out as before unless the
+scoring code changed, and the rescore says which. This is how a score.json from before intervals gets its interval.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ArtifactError
+from ..provenance import rel, stamp
+from .results import read_rows, write_atomic
+
+FOLDERS = "*/*/*/config.json"  # under <eval>/<model>/
+
+
+def folders(results: Path, model: str | None = None) -> list[Path]:
+    """Result folders of full runs (results/eval) and of the recorded profiles (results/demo/eval, ...)."""
+    out = []
+    for base in [results / "eval", *sorted(results.glob("*/eval"))]:
+        out += [p.parent for p in base.glob(f"{model or '*'}/{FOLDERS}")]
+    return sorted(out)
+
+
+def _scorer(score: dict, settings):
+    from . import scorers
+    sid = (score.get("toxicity_scorer") or {}).get("id") or ""
+    name = next((n for n in scorers.NAMES if sid.startswith(n)), None)
+    if name is None:
+        raise ArtifactError(f"the toxicity scorer {sid!r} of this result is not one of {', '.join(scorers.NAMES)}")
+    return scorers.get(name, settings)
+
+
+def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict:
+    from . import interval
+    from .run import build
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        old = json.loads((folder / "score.json").read_text(encoding="utf-8")) if (folder / "score.json").is_file() \
+            else {}
+        p = config["perspective"]
+        kind = data or config["data"]["kind"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ArtifactError(f"{rel(folder)} is not a readable result folder ({e!r}); delete it and rerun make eval") \
+            from None
+    if kind == "local":
+        raise ArtifactError(f"{rel(folder)} was scored on a local data folder; rescore it with DATA=<that folder>")
+    mod, src, reqs, missing, _ = build(p, kind, settings, None)
+    samples = {r["key"]: r for r in read_rows(folder / "samples.jsonl")}
+    matched = [r for r in reqs if r.key in samples]
+    unknown = len(samples) - len(matched)
+    if not matched:
+        raise ArtifactError(f"{rel(folder)} holds no reply to any request of {p} on DATA={kind}; nothing to rescore")
+    rows = []
+    for r in matched:
+        replies = samples[r.key]["replies"]
+        parsed = mod.parse_all(r, replies) if hasattr(mod, "parse_all") else mod.parse(r, replies[0])
+        rows.append({**r.meta, **parsed, "key": r.key})
+    if getattr(mod, "RATED", False):
+        from . import scorers
+        scorer = _scorer(old, settings)
+        scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, folder.parents[3] / "_toxicity",
+                              False, log)
+        rows = [mod.rate(r, scores) for r in rows]
+    partial = old.get("partial", True)
+    score = mod.aggregate(rows, partial=partial, missing=old.get("missing", missing))
+    ci = interval.bootstrap(mod, rows, resamples)
+    before = old.get("score")
+    same = before is None or score.score is None or abs(before - score.score) < 1e-9
+    new = {**old, **score.as_dict(), "ci95": ci["ci95"], "items": len(rows), "interval": ci,
+           "rescored": {**stamp(), "previous_score": before, "same_score": same,
+                        "samples_without_request": unknown}}
+    new.setdefault("model", folder.parents[2].name)
+    new.setdefault("perspective", p)
+    new.setdefault("dimension", p)
+    write_atomic(folder / "score.json", new)
+    hw = interval.half_width(ci["ci95"])
+    log(f"{rel(folder)}: {p} {'n/a' if score.score is None else f'{score.score:.2f}'}"
+        + ("" if hw is None else f" ± {hw:.2f}") + f" ({len(rows)} items)"
+        + ("" if same else f"; was {before:.2f}: the scoring code changed since") +
+        (f"; {unknown} stored replies match no request of today's data" if unknown else ""))
+    return new
+
+
+def rescore(settings, model: str | None = None, resamples: int = 1000, data: str | None = None,
+            log=print) -> list[dict]:
+    found = folders(settings.results, model)
+    if not found:
+        where = settings.results / "eval" / (model or "")
+        raise ArtifactError(f"no evaluation results under {where}; run make eval first")
+    return [rescore_folder(f, settings, resamples, data, log) for f in found]
