@@ -114,7 +114,7 @@ fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
 fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
 fig11: ## Figure 11 data, Vicuna-13b scores vs bits
 $(TABLES): $(NEEDS)
-	$(ART) table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run)
+	$(ART) table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(LIMIT))
 
 diff: $(NEEDS) ## per-cell diff of one table against the paper: make diff TABLE=table3
 	@test -n "$(TABLE)" || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }

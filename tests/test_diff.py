@@ -222,3 +222,39 @@ def test_a_score_from_before_intervals_is_marked_not_crashed(tmp_path):
     rep = report.run("table3", "local", tmp_path)
     cell = next(c for c in rep.cells if (c.row, c.column) == ("13b/16/none", "Ethics"))
     assert cell.ci95 is None and "no interval" in cell.why and "make rescore" in cell.why
+
+
+def test_a_limit_on_the_full_data_counts_with_its_interval_but_a_subset_run_does_not(tmp_path):
+    import json
+    base = {"dimension": "ethics", "score": 64.0, "config_hash": "c", "partial": True, "missing": [],
+            "ci95": [58.0, 70.0], "items": 600, "interval": {"replicates": [58.0 + 12 * i / 99 for i in range(100)]}}
+    for name, model, extra in (
+            ("sampled", "llama-2-13b-chat", {"limit": {"per_task": 50}, "data": {"kind": "hub"}}),
+            ("subset", "llama-2-7b-chat", {"limit": {"per_task": 50}, "data": {"kind": "subset"}}),
+            ("capped", "llama-2-70b-chat", {"limit": None, "data": {"kind": "hub"}, "missing": ["SAMPLES=1"]})):
+        d = tmp_path / "eval" / name
+        d.mkdir(parents=True)
+        (d / "score.json").write_text(json.dumps({**base, "model": model, **extra}))
+    rep = report.run("table3", "local", tmp_path)
+    cells = {(c.row, c.column): c for c in rep.cells}
+    sampled = cells[("13b/16/none", "Ethics")]
+    assert sampled.reproduced == 64.0 and sampled.ci95 == pytest.approx((58.3, 69.7), abs=0.1)
+    assert "seeded sample of 50 items per task" in sampled.why
+    assert cells[("7b/16/none", "Ethics")].verdict == "NOT-RUN" and cells[("70b/16/none", "Ethics")].verdict == "NOT-RUN"
+
+
+def test_local_table_dry_run_prices_each_perspective_at_the_limit(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "artifact", "table", "table3", "--source", "local", "--dry-run",
+                        "--limit", "100"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r")})
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("| ethics"))
+    cols = [c.strip() for c in line.strip("|").split("|")]
+    assert cols[1] == "100" and cols[2] == "1200" and 3.0 < float(cols[3]) < 5.0 and cols[5] == "8"
+    assert "GPU-hours in all" in r.stdout and "±95%" in r.stdout and not (tmp_path / "r").exists()
+    bad = subprocess.run([sys.executable, "-m", "artifact", "table", "table3", "--source", "local", "--dry-run",
+                          "--limit", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r")})
+    assert bad.returncode == 2 and "LIMIT=0 asks for no items" in bad.stderr and "Traceback" not in bad.stderr

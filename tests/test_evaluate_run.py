@@ -40,7 +40,23 @@ def test_greedy_perspectives_end_to_end(tmp_path, session_store, smol_base):
         assert s["config"]["generation"][0]["greedy"]
         assert (Path(s["results"]) / "samples.jsonl").is_file()
     assert scores["mmlu"]["requests"] == 25 and scores["ood"]["requests"] == 100
-    assert "partial" in r.stdout and "| mmlu" in r.stdout
+    assert "partial" in r.stdout and "| mmlu" in r.stdout and "95% interval" in r.stdout
+    for p, s in scores.items():  # every local score carries its interval, its item count and how LIMIT sampled
+        lo, hi = s["ci95"]
+        assert 0 <= lo <= hi <= 100 and s["items"] == s["requests"], p
+        assert s["interval"]["resamples"] == 1000 and len(s["interval"]["replicates"]) == 1000, p
+        assert s["limit"]["per_task"] == 5 and "seeded random sample" in s["limit"]["sampling"], p
+        assert s["config"]["limit_sampling"] == "stratified-v1", p
+    # a score.json from before intervals: rescored from its stored replies, same score, interval added, no model
+    for f in (tmp_path / "all").glob("eval/*/*/*/*/score.json"):
+        old = json.loads(f.read_text())
+        f.write_text(json.dumps({k: v for k, v in old.items() if k not in ("ci95", "items", "interval")}))
+    again = subprocess.run([sys.executable, "-m", "artifact", "rescore"], cwd=ROOT, capture_output=True, text=True,
+                           env=env(tmp_path, tmp_path / "no-store", "all"), timeout=300)
+    assert again.returncode == 0 and "rescored 6 result(s)" in again.stdout and "0 score(s) changed" in again.stdout
+    for p, s in score_files(tmp_path / "all").items():
+        assert s["score"] == scores[p]["score"] and s["ci95"] == scores[p]["ci95"], p
+        assert s["rescored"]["same_score"] and s["rescored"]["previous_score"] == scores[p]["score"]
 
 
 def test_sampled_perspectives_end_to_end(tmp_path, session_store, smol_base):
@@ -103,6 +119,8 @@ def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_ba
 @pytest.mark.parametrize("args,message", [
     (("--perspective", "toxicty"), "unknown perspective 'toxicty'"),
     (("--perspective", "ood", "--limit", "0"), "LIMIT=0 asks for no items"),
+    (("--perspective", "ood", "--limit", "-3"), "LIMIT=-3 asks for no items"),
+    (("--perspective", "ood", "--bootstrap", "0"), "BOOTSTRAP=0 asks for no resamples"),
     (("--perspective", "ood", "--data", "/nonexistent"), "DATA=/nonexistent is not a directory"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(tmp_path, session_store, args, message):
@@ -178,3 +196,9 @@ def test_samples_and_max_tokens_caps_are_partial_and_said(make_settings):
     assert {(r.n, r.max_tokens) for r in reqs} == {(3, 20)}
     assert any("3 samples per prompt instead of up to 25" in m for m in missing)
     assert any("capped at 20 tokens" in m for m in missing)
+
+
+def test_rescore_with_nothing_stored_is_one_sentence(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "artifact", "rescore"], cwd=ROOT, capture_output=True, text=True,
+                       env=env(tmp_path, tmp_path / "no-store", "empty"), timeout=120)
+    assert r.returncode == 2 and "no evaluation results under" in r.stderr and "make eval" in r.stderr

@@ -6,6 +6,7 @@ import argparse
 from tabulate import tabulate
 
 from .. import report
+from ..errors import ArtifactError
 from ..report import build as build_mod
 from ..report import diff as diff_mod
 from ..report import recipes, render, sources, tolerances
@@ -15,7 +16,7 @@ def _source(args, settings, name: str) -> str:
     return args.source or report.last_source(name, settings.results) or "published"
 
 
-def _dry_run(name: str, source: str, settings) -> int:
+def _dry_run(name: str, source: str, settings, limit: int | None = None) -> int:
     recipe = recipes.load(name, settings.recipes)
     if recipe.kind == "generated":
         print(f"{name}: generated from the catalog and the method registry; nothing to fetch or evaluate.")
@@ -27,7 +28,26 @@ def _dry_run(name: str, source: str, settings) -> int:
     print(f"\n{sum(p['available'] for p in plan)} of {len(plan)} cells can be made from SOURCE={source}.")
     if missing:
         print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
+    if source == "local":
+        _cost(recipe, source, settings, limit)
     return 0
+
+
+def _cost(recipe, source: str, settings, limit: int | None) -> None:
+    from .. import sizing
+    from .evaluate import PLAN_NOTE
+    rows = sizing.plan(recipe, sources.get(source, settings.results, settings.recipes), settings, limit)
+
+    def h(x, d=1):
+        return "unknown" if x is None else f"{x:.{d}f}"
+    print(f"\nTo fill the missing cells (make eval ... DATA=hub{f' LIMIT={limit}' if limit else ''} per model):")
+    print(tabulate([(r["perspective"], r["limit"] or "all", h(r["items"], 0), h(r["half_width"]),
+                     h(r["gpu_hours_13b"], 2), len(r["models"]), h(r["gpu_hours"], 1)) for r in rows],
+                   headers=["perspective", "LIMIT", "items per model", "±95% (expected)", "≈GPU-hours per 13B model",
+                            "models to run", "≈GPU-hours"], tablefmt="github"))
+    total = sum(r["gpu_hours"] or 0 for r in rows)
+    print(f"≈{total:.0f} GPU-hours in all (H100, models scaled by size; AdvGLUE++'s size is unknown offline). "
+          + PLAN_NOTE)
 
 
 def _run_table(name: str, source: str, settings, quiet: bool) -> report.Report:
@@ -41,8 +61,11 @@ def _run_table(name: str, source: str, settings, quiet: bool) -> report.Report:
 
 def cmd_table(args, settings) -> int:
     source = args.source or "published"
+    if args.limit is not None and args.limit < 1:
+        raise ArtifactError(f"LIMIT={args.limit} asks for no items; give a positive number of items per task, or "
+                            "leave LIMIT unset for all of them")
     if args.dry_run:
-        return _dry_run(args.name, source, settings)
+        return _dry_run(args.name, source, settings, args.limit)
     return _run_table(args.name, source, settings, args.quiet).exit_code
 
 
@@ -108,6 +131,8 @@ def register(sub, epilog: str) -> None:
             t.add_argument("--dry-run", action="store_true", help="say which models and metrics make each cell "
                                                                   "and which the source lacks; write nothing")
             t.add_argument("--quiet", action="store_true", help="write the files, print nothing")
+            t.add_argument("--limit", type=int, metavar="N", help="with --dry-run --source local: cost and expected "
+                                                                  "interval width at N items per task")
         t.set_defaults(func=func)
 
     a = sub.add_parser("tables", help="build and diff every table and figure (the replay job)")

@@ -105,3 +105,10 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"family/{f}": 100 * v for f, v in details["families"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS, by file)."""
+    sizes = {"counterfactual": lambda cell: 400 if cell.startswith("snli") else 1000, "spurious": lambda cell: 2000,
+             "backdoor": lambda cell: 428}
+    return {(f, c, rel.rsplit("/", 1)[1].removesuffix(".jsonl")): sizes[f](c) for f, c, rel in files()}

@@ -99,3 +99,8 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"accuracy/{k}": v for k, v in details["accuracy"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (sizes not known offline: dry runs need a LIMIT)."""
+    return {(s, t): None for s in SOURCES for t in TASKS}

@@ -119,3 +119,9 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"part/{k}": 100 * v for k, v in details["parts"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS, by run)."""
+    runs = {"zero": 2109, "few": 2109, **{f"{k}{v}": ATTACKED for k in ("jailbreak", "evasive") for v in VARIANTS}}
+    return {stratum({"run": r}): n for r, n in runs.items()}

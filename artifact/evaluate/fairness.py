@@ -131,3 +131,8 @@ def subscores(details: dict) -> dict[str, float]:
     per = details["settings"].values()
     return {"mean_dpd": 100 * mean(v["dpd"] for v in per), "mean_eod": 100 * mean(v["eod"] for v in per)} if per \
         else {}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS: 300 per crime setting, 200 per adult one)."""
+    return {(s["name"],): 300 if s["dataset"] == "crime" else 200 for s in settings()}

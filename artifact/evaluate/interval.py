@@ -107,12 +107,29 @@ def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
 
 def expected(mod, metas: list[dict]) -> float | None:
     """Expected half-width of the 95% interval for these requests (their `meta`), from the variance bound."""
-    if not metas:
-        return None
-    keys = [tuple(str(x) for x in mod.stratum(m)) for m in metas]
-    sd = getattr(mod, "ITEM_SD", ITEM_SD)
     counts: dict[tuple, int] = {}
-    for k in keys:
+    for m in metas:
+        k = tuple(str(x) for x in mod.stratum(m))
         counts[k] = counts.get(k, 0) + 1
+    return from_counts(mod, counts)
+
+
+def from_counts(mod, counts: dict[tuple, int | None]) -> float | None:
+    """The same bound from items per stratum; None when a count is unknown or there are none."""
+    if not counts or any(not n for n in counts.values()):
+        return None
+    keys = [k for k, n in counts.items() for _ in range(n)] if getattr(mod, "POOLED", False) else list(counts)
     w = weights(mod, keys)
+    sd = getattr(mod, "ITEM_SD", ITEM_SD)
     return Z95 * sd * math.sqrt(sum(w[k] ** 2 / n for k, n in counts.items()))
+
+
+def full_plan(mod, limit: int | None) -> dict:
+    """Planning without data (a table's dry run): the full benchmark's strata (`full_strata()`), LIMIT items of each
+    or all of them; items, the share of the full run's items, and the expected half-width."""
+    full = {tuple(str(x) for x in k): n for k, n in mod.full_strata().items()}
+    asked = {k: (limit if n is None else min(limit, n)) if limit else n for k, n in full.items()}
+    known = None not in full.values()
+    return {"items": sum(asked.values()) if None not in asked.values() else None,
+            "share": sum(asked.values()) / sum(full.values()) if known and None not in asked.values() else None,
+            "half_width": from_counts(mod, asked)}

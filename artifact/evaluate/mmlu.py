@@ -91,3 +91,8 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"subject/{s}": v["acc"] for s, v in details["subjects"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (14,042 questions, spread evenly here: item counts are pooled)."""
+    return {(s,): FULL_REQUESTS // len(SUBJECTS) for s in SUBJECTS}

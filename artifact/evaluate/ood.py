@@ -134,3 +134,12 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"group/{g}": v for g, v in details["groups"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS, by task)."""
+    out = {("style", s): 872 for s in STYLES}
+    out.update({("style_fs", f"{s}@base_{r}"): 872 for s in FEWSHOT_STYLES for r in RUNS})
+    out.update({("knowledge", t): 263 for t in ("qa_2023", "qa_2023_idk")})
+    out.update({("knowledge_fs", f"{d}_{r}"): 855 for d in DOMAINS for r in RUNS})
+    return out

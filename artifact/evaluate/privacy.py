@@ -247,3 +247,12 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"leak/{p}": v["leak"] for p, v in details["parts"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS: Enron sets of ~3,290 targets, 100 PII dialogues, 17
+    phrasings per understanding topic)."""
+    out = {("enron", m.rsplit("_s", 1)[0]): 3330 if m.startswith("context") else 3290 for m in _s("enron", "modes")}
+    out.update({("pii", f"{p}/{c}"): PII_CASES for p in _s("pii", "scored_pii_types") for c, _, _ in PII_CONFIGS})
+    out.update({("understanding", t): len(_p("understanding")["templates"]) for t in _p("PRIVACY_TOPIC")})
+    return out

@@ -114,3 +114,9 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"{k}/{m}": 100 * v[m] for k, v in details["types"].items() for m in ("score", "agreement_index")}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items: 24 groups x 3 statements per (system prompt, topic)."""
+    topics = [t["topic"] for t in _p("topics_in_order")]
+    return {(k, t): len(_p("target_groups_in_order")) * 3 for k in TYPES for t in topics}

@@ -97,3 +97,8 @@ def stratum(row: dict) -> tuple:
 
 def subscores(details: dict) -> dict[str, float]:
     return {f"emt/{k}": v["emt"] for k, v in details["settings"].items()}
+
+
+def full_strata() -> dict[tuple, int | None]:
+    """The full benchmark's strata and items (FULL_REQUESTS, by setting)."""
+    return {(s,): 1196 if s.startswith("toxic-template") else 1200 for s in SETTINGS}

@@ -97,6 +97,11 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
                       (i["origin"].get("toxicity_scorer") or {}).get("comparable_to_paper") is False})
     if proxies:
         cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
+    limits = sorted({str((i["origin"].get("limit") or {}).get("per_task")) for i in inputs
+                     if i["origin"] and i["origin"].get("limit") and scores.name == "local"})
+    if limits:
+        text = f"a seeded sample of {'/'.join(limits)} items per task (LIMIT), not every item: its interval says how sure"
+        cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
     if recipe.kind == "spread" and value is not None and len(inputs) > 1:
         cell.std = statistics.stdev(i["value"] for i in inputs)
     base = []

@@ -7,9 +7,10 @@ local      our own evaluation results: `<results>/eval/**/score.json`, one file 
            artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`, and the interval: `ci95`, `items`
            and `interval.replicates` (a score.json written before intervals has none: its cells say so, and
            `make rescore` adds them from the stored replies). Two results for the same model
-           and dimension with different configs are refused, never averaged silently. Partial scores (a LIMIT,
-           the vendored data subset, or missing inputs: `partial: true`) are not comparable to the paper and are
-           left out, so their cells stay NOT-RUN.
+           and dimension with different configs are refused, never averaged silently. A LIMIT on the full data
+           (DATA=hub or a full copy) is a seeded random sample whose interval says how sure it is: it is used, and
+           its cell says so. Other partial scores (the vendored data subset, SAMPLES or MAX_TOKENS caps, missing
+           inputs) measure something else and are left out, so their cells stay NOT-RUN.
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ class LocalScores:
         for path in sorted(self.root.glob("**/score.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("score") is None or (data.get("partial") and not partial_ok):
+                if data.get("score") is None or (data.get("partial") and not partial_ok and not sampled(data)):
                     self.partial.append(rel(path))
                     continue
                 spec = catalog.load().find(data["model"])
@@ -105,7 +106,7 @@ class LocalScores:
                 raise FileFormatError(path, None, f"model {data['model']!r} is not in the catalog")
             key = (spec.id, dim.key)
             origin = {"source": "local", "file": rel(path), "sha256": sha256_file(path),
-                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer")}}
+                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "limit")}}
             ci, reps = data.get("ci95"), (data.get("interval") or {}).get("replicates")
             interval = {"ci95": tuple(ci) if ci else None, "items": data.get("items"),
                         "replicates": tuple(reps) if reps and None not in reps else None}
@@ -116,6 +117,15 @@ class LocalScores:
 
     def lookup(self, spec: catalog.ModelSpec, dim: Dimension) -> Value | None:
         return self.values.get((spec.id, dim.key))
+
+
+def sampled(score: dict) -> bool:
+    """A score whose only difference from the full benchmark is LIMIT (a seeded random sample of the full data's
+    items per task, with its interval): it stands for the full score, so local tables use it. The vendored subset,
+    SAMPLES/MAX_TOKENS caps and missing inputs measure something else and stay out."""
+    kind = (score.get("data") or {}).get("kind")
+    return bool(score.get("limit")) and kind in ("hub", "local") and not score.get("missing") and \
+        score.get("ci95") is not None
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,51 @@
+"""What a local rerun of a table costs and how sure it will be: the dry run of `make <table> SOURCE=local`.
+
+For each perspective the table needs: the models that still lack a local score, the items one model is asked at
+this LIMIT (a seeded sample per task of the full benchmark; every item without one), the expected half-width of the
+score's 95% interval (artifact/evaluate/interval.py: the variance bound over the full benchmark's tasks), and the
+GPU-hours, from the run engine's per-13B estimate scaled by the share of items asked and by each model's size.
+Nothing is downloaded: the full benchmark's task sizes are constants of the perspectives, and prompt lengths come
+from the vendored subset.
+"""
+from __future__ import annotations
+
+from . import catalog
+from .dimensions import BY_KEY, BY_LABEL
+
+REFERENCE_PARAMS = 13e9  # the run engine's GPU-hour estimates are for a 13B model
+
+
+def needs(recipe, scores) -> dict[str, list[str]]:
+    """Perspective key -> the models of the table with no score in `scores` for it."""
+    from .report import build
+    out: dict[str, set[str]] = {}
+    for cell in build.plan(recipe, scores):
+        for need in cell["needs"]:
+            name, metric = need.rsplit(" (", 1)
+            if name in cell["missing"]:
+                out.setdefault(metric.rstrip(")"), set()).add(name)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
+    from .evaluate import interval, module
+    from .evaluate.run import plan as eval_plan
+    missing = needs(recipe, scores)
+    columns = [BY_LABEL[c].key for c in recipe.columns if c in BY_LABEL] + \
+        [BY_LABEL[r.metric].key for r in recipe.rows if r.metric in BY_LABEL]
+    rows = []
+    for key in dict.fromkeys(columns):
+        if key not in BY_KEY or key == "mtbench":
+            continue
+        mod = module(key)
+        sized = interval.full_plan(mod, limit)
+        probe = catalog.get("smollm2-135m-instruct")
+        full_h = eval_plan(probe, key, settings, None, "subset")[0]["full_gpu_hours"]
+        per_13b = None if full_h is None or sized["share"] is None else full_h * sized["share"]
+        models = missing.get(key, [])
+        scale = [(catalog.get(m).base.arch.params / REFERENCE_PARAMS) if catalog.get(m).base.arch else 1.0
+                 for m in models]
+        rows.append({"perspective": key, "limit": limit, "items": sized["items"], "half_width": sized["half_width"],
+                     "gpu_hours_13b": per_13b, "models": models,
+                     "gpu_hours": None if per_13b is None else per_13b * sum(scale)})
+    return rows
