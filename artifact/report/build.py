@@ -67,7 +67,8 @@ def _interval(cell: Cell, local: bool, base: list[dict] = ()) -> None:
     cell.replicates, cell.ci95 = reps, uncertainty.ci95(reps)
     if reps is None:
         old = sorted({i["name"] for i in cell.inputs if i["_replicates"] is None})
-        extra = f"no interval: {', '.join(old)} scored before intervals existed (`make rescore` adds them)"
+        extra = f"no interval: {', '.join(old)} scored before intervals existed (`make rescore` adds them)" if old \
+            else "no interval: its inputs were resampled a different number of times (rescore them with one BOOTSTRAP)"
         cell.caveat = f"{cell.caveat}; {extra}" if cell.caveat else extra
 
 
