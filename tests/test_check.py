@@ -56,8 +56,8 @@ def test_checksum_step_fails_on_damage_and_tolerates_gpu_rounding(make_settings)
     gptq = demo.CHECK.models[1]
     store.record_checksums(s.checksums, gptq, {"model.safetensors": "0" * 64}, f"key-{gptq}")  # the CPU's record
     assert check.checksums(s, on_gpu=True).verdict == "WARN"  # same recipe, other bytes: a GPU rounds differently
-    cpu = check.checksums(s, on_gpu=False)
-    assert cpu.verdict == "FAIL" and "differs from" in cpu.detail and "FORCE=1" in cpu.fix
+    cpu = check.checksums(s, on_gpu=False)  # and so does another CPU (two x86-64 CPUs built different GPTQ bytes)
+    assert cpu.verdict == "WARN" and "this CPU's build rounds differently" in cpu.detail
     (store.folder(s.store, demo.CHECK.models[0]) / "model.safetensors").write_bytes(b"damaged")
     damaged = check.checksums(s, on_gpu=True)
     assert damaged.verdict == "FAIL" and demo.CHECK.models[0] in damaged.detail
@@ -92,10 +92,14 @@ def test_the_whole_check_on_this_cpu_passes_against_the_recorded_numbers(tmp_pat
         recorded = {r["Method"]: float(r["MMLU"]) for r in csv.DictReader(f)}
     r = _run(tmp_path, "--no-progress", ARTIFACT_DEVICE="cpu", ARTIFACT_STORE=str(session_store))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "WARN  gpu" in r.stdout and "PASS  versions" in r.stdout and "PASS  checksums" in r.stdout
+    assert "WARN  gpu" in r.stdout and "PASS  versions" in r.stdout
+    # PASS where this CPU builds the recorded GPTQ bytes, WARN where its kernels round differently; never FAIL
+    assert "PASS  checksums" in r.stdout or "WARN  checksums    this CPU's build rounds differently" in r.stdout
     assert "PASS  diff" in r.stdout and "make check: WARN" in r.stdout  # WARN: no GPU was exercised
     table = json.loads((tmp_path / "results" / "check" / "tables" / "check.json").read_text())
     got = {c["row"]: c["reproduced"] for c in table["diff"]}
-    assert got == pytest.approx(recorded, abs=1e-6)  # exact on a like CPU
+    if "PASS  checksums" in r.stdout:
+        assert got == pytest.approx(recorded, abs=1e-6)  # the recorded bytes: exact
+    assert all(c["verdict"] == "PASS" and c["ci95"][0] <= c["reference"] <= c["ci95"][1] for c in table["diff"])
     assert all(0 <= v <= 100 and (v * 50 / 100) % 1 == pytest.approx(0, abs=1e-6) for v in got.values())
     assert "| score | PASS | MMLU: dense" in (tmp_path / "results" / "check" / "check-report.md").read_text()

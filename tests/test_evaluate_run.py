@@ -60,8 +60,8 @@ def test_greedy_perspectives_end_to_end(tmp_path, session_store, smol_base):
 
 
 def test_sampled_perspectives_end_to_end(tmp_path, session_store, smol_base):
-    args = ("--perspective", "toxicity,stereotype,privacy", "--limit", "1", "--samples", "2", "--toxicity-scorer",
-            "profanity")
+    args = ("--perspective", "toxicity,stereotype,privacy", "--limit", "1", "--samples", "2", "--max-tokens", "32",
+            "--toxicity-scorer", "profanity")
     r = run(tmp_path, session_store, "s", *args)
     assert r.returncode == 0, r.stderr[-2000:]
     scores = score_files(tmp_path / "s")
@@ -73,7 +73,8 @@ def test_sampled_perspectives_end_to_end(tmp_path, session_store, smol_base):
     tox = scores["toxicity"]
     assert tox["toxicity_scorer"] == {"id": "profanity-alt-profanity-check-1.9.1", "comparable_to_paper": False}
     assert "toxicity scored by profanity" in tox["scorer"] and len(tox["details"]["settings"]) == 8
-    assert scores["stereotype"]["requests"] == 3 and scores["stereotype"]["details"]["types"].keys() == {
+    # LIMIT=1: one statement of each of the 16 topics, asked under each of the 3 system prompts
+    assert scores["stereotype"]["requests"] == 48 and scores["stereotype"]["details"]["types"].keys() == {
         "benign", "untargeted", "targeted"}
     assert set(scores["privacy"]["details"]["parts"]) == {"enron", "pii", "understanding"}
     assert "not the Perspective API the paper used" in r.stdout
