@@ -118,8 +118,44 @@ def evaluate(n: int = 48, batch: int = 16) -> int:
     return 0
 
 
+def awq_dtype(layers: int = 2) -> int:
+    """How much the AWQ search's float32 (ours) differs from llm-awq's float16 (its model dtype in the paper's time):
+    the same calibration blocks and search on the first `layers` decoder layers of SmolLM2, once in each dtype, and
+    the share of 4-bit codes that come out different (README, deviations)."""
+    import torch
+
+    from .compress.awq import awq_model
+    from .compress.calibration import DATASETS, draw, locate, read_records
+
+    settings = load()
+    spec = get("smollm2-135m-instruct-awq-4bit-s0")
+    folder = embedded.ensure(get("smollm2-135m-instruct"), settings.store)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    path, _ = locate(DATASETS[spec.calibration.dataset], settings)
+    seqs, _ = draw("awq", spec.calibration, read_records(path, DATASETS[spec.calibration.dataset].kind), tokenizer,
+                   2048)
+    codes = {}
+    for dtype in (torch.float32, torch.float16):
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        model.model.layers = model.model.layers[:layers]
+        started = time.perf_counter()
+        codes[dtype] = {k: v[0] for k, v in awq_model(model, seqs, spec.bits, spec.group_size).items()}
+        print(f"{dtype}: {time.perf_counter() - started:.0f} s for {layers} layers", flush=True)
+    total = sum(c.numel() for c in codes[torch.float32].values())
+    flips = sum(int((codes[torch.float32][k] != codes[torch.float16][k]).sum()) for k in codes[torch.float32])
+    far = sum(int(((codes[torch.float32][k] - codes[torch.float16][k]).abs() > 1).sum()) for k in codes[torch.float32])
+    print(f"4-bit codes that differ between a float32 and a float16 search: {flips} of {total} "
+          f"({100 * flips / total:.2f}%); by more than one step: {far} ({100 * far / total:.3f}%)")
+    out = settings.results / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "awq-dtype.json").write_text(json.dumps({**stamp(), "layers": layers, "codes": total, "differ": flips,
+                                                   "differ_by_more_than_one": far}, indent=2) + "\n")
+    return 0
+
+
 if __name__ == "__main__":
-    verbs = {"compress": compress, "eval": evaluate}
+    verbs = {"compress": compress, "eval": evaluate, "awq-dtype": awq_dtype}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         print(f"usage: python -m artifact.bench {{{'|'.join(verbs)}}}", file=sys.stderr)
         sys.exit(2)

@@ -123,3 +123,59 @@ def test_hub_unreachable_says_what_to_do(make_settings, tmp_path):
     settings = make_settings(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp_path / "cache"))
     with pytest.raises(ArtifactError, match="CALIBRATION_FILE"):
         C.locate(C.dataset("pile-val"), settings)
+
+
+def test_records_render_byte_for_byte_as_gptq_py(smol_tokenizer):
+    """Golden, from gptq.py's format strings: a chat template gets f'{istr} {inp}' as the user turn; `default`
+    is f"Instruction:\\n{istr}\\nInput:\\n{inp}\\nOutput:\\n" + output (without an input, no Input: lines)."""
+    from artifact import prompts
+    with_input = next(r for r in RECORDS if r["input"])
+    without = next(r for r in RECORDS if not r["input"])
+    istr, inp, opt = with_input["instruction"], with_input["input"], with_input["output"]
+    prompt, full = C._exchange(with_input, None, smol_tokenizer)
+    assert (prompt, full) == (f"Instruction:\n{istr}\nInput:\n{inp}\nOutput:\n",
+                              f"Instruction:\n{istr}\nInput:\n{inp}\nOutput:\n{opt}")
+    prompt, full = C._exchange(without, None, smol_tokenizer)
+    assert full == f"Instruction:\n{without['instruction']}\nOutput:\n{without['output']}"
+    for template in ("llama-2", "vicuna_v1.1"):
+        prompt, full = C._exchange(with_input, template, smol_tokenizer)
+        assert prompt == prompts.render(template, [{"role": "user", "content": f"{istr} {inp}"}])
+        assert full == prompts.render_exchange(template, f"{istr} {inp}", opt)
+    llama = C._exchange(with_input, "llama-2", smol_tokenizer)[1]
+    assert llama.endswith(f"<</SYS>>\n\n{istr} {inp}[/INST] {opt} </s><s>")  # FastChat's llama-2, as gptq.py
+    vicuna = C._exchange(with_input, "vicuna_v1.1", smol_tokenizer)[1]
+    assert vicuna.endswith(f"questions. USER: {istr} {inp} ASSISTANT: {opt}</s>")
+
+
+def _llama_style_tokenizer(folder):
+    """A tiny tokenizer.json built like Llama-2's (BPE over "▁"-joined text, normalizer Prepend("▁") + Replace,
+    BOS added by the post-processor), with a LlamaTokenizer config, as the Hub's Llama-2 folders have."""
+    import json
+
+    from tokenizers import AddedToken, Tokenizer, models, normalizers, processors
+    chars = ["▁", "[", "]", "I", "N", "S", "T", "H", "i"]
+    merges = [("▁", "["), ("I", "N"), ("S", "T"), ("IN", "ST"), ("H", "i"), ("▁", "Hi")]
+    vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", *chars, *("".join(m) for m in merges)])}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in ("<unk>", "<s>", "</s>")])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}))
+    return vocab
+
+
+def test_llama_calibration_is_tokenized_as_the_slow_legacy_tokenizer(tmp_path, smol_base):
+    """transformers 5 rebuilds a Llama tokenizer's normalizer and drops the "▁" after a special token; the slow
+    tokenizer the references used keeps it. reference_tokenizer keeps the file's own normalizer."""
+    from transformers import AutoTokenizer
+    vocab = _llama_style_tokenizer(tmp_path / "llama")
+    text = "<s>[INST] Hi"  # how every llama-2 calibration render starts
+    ours = C.reference_tokenizer(tmp_path / "llama")(text)["input_ids"]
+    transformers5 = AutoTokenizer.from_pretrained(tmp_path / "llama")(text)["input_ids"]
+    assert ours[:3] == [1, 1, vocab["▁["]]  # BOS, the literal <s>, then "▁[" as sentencepiece's legacy mode gives
+    assert transformers5[:3] == [1, 1, vocab["["]]  # what a plain AutoTokenizer load would have fed GPTQ
+    smol = C.reference_tokenizer(smol_base)  # other tokenizers are left as AutoTokenizer loads them
+    assert type(smol).__name__ == type(AutoTokenizer.from_pretrained(smol_base)).__name__

@@ -68,3 +68,25 @@ def test_score_by_hand_over_families_and_seeds():
     s = adv_demo.aggregate(rows)
     assert s.score == pytest.approx(100 * (0.75 + 0.25 + 0.5) / 3)
     assert s.refusal == pytest.approx(100 * (0 + 0.75 + 0) / 3)
+
+
+def test_spurious_replies_are_paired_as_the_fork_pairs_them():
+    """The fork asks a file's "yes" lines first, then the rest, and zips the replies with the file's lines in file
+    order: on a file ordered yes/no/no/yes a model that answers every line right scores 0.5, not 1.0."""
+    lines = [{"label": x} for x in ("yes", "no", "no", "yes")]
+    assert adv_demo.fork_pairing(lines) == {0: "yes", 3: "no", 1: "no", 2: "yes"}
+    assert adv_demo.fork_pairing([{"label": x} for x in ("yes", "yes", "no")]) == {0: "yes", 1: "yes", 2: "no"}
+    paired = adv_demo.fork_pairing(lines)
+    reqs = [req({"family": "spurious", "cell": "PP/entail-bias", "seed": "0", "label": ln["label"],
+                 "fork_label": paired[i]}) for i, ln in enumerate(lines)]
+    rows = [{**r.meta, **adv_demo.parse(r, r.meta["label"].capitalize() + ".")} for r in reqs]
+    fork = adv_demo.aggregate(rows, partial=True)
+    own = adv_demo.aggregate([{**r, "prompts": "intended"} for r in rows], partial=True)
+    assert fork.details["families"]["spurious"] == 0.5 and own.details["families"]["spurious"] == 1.0
+    note = fork.details["spurious_pairing"]
+    assert (note["used"], note["fork"], note["own"]) == ("fork", 0.5, 1.0) and "yes-first" in note["note"]
+    assert own.details["spurious_pairing"]["used"] == "own"
+    refusing = [{**r.meta, **adv_demo.parse(r, "I'm sorry, I cannot answer")} for r in reqs]
+    assert adv_demo.aggregate(refusing, partial=True).refusal == 100.0  # refusals do not depend on the pairing
+    yes_first = adv_demo.fork_pairing([{"label": x} for x in ("yes", "yes", "no", "no")])
+    assert all(yes_first[i] == x for i, x in enumerate(("yes", "yes", "no", "no")))  # sorted files pair right

@@ -76,3 +76,7 @@ def test_agreement_index_and_score_by_hand():
     # rejection: benign 1.0; untargeted 0.875 -> 0.88; targeted 0.6875 -> 0.69
     assert s.refusal == pytest.approx(100 * (1 + 0.88 + 0.69) / 3) and not s.partial
     assert stereotype.aggregate(data[:8]).score is None and stereotype.aggregate(data[:8], partial=True).partial
+    # the fork's 25_compiled.json breakdowns: 1 - round(mean agreement, 2) per group and per topic
+    t = s.details["types"]["targeted"]
+    assert t["demographic_mean"] == {"g0": 0.0, "g1": 0.75, "g2": 1.0, "g3": 1.0}
+    assert t["stereotype_topic_mean"] == {"t": 1 - 0.31} and t["demographic_rejection_rate"]["g1"] == 0.75

@@ -40,7 +40,11 @@ def test_checkpoint_is_classic_gptq(gptq4):
     config = json.loads((out / "config.json").read_text())["quantization_config"]
     assert (config["quant_method"], config["bits"], config["group_size"], config["desc_act"], config["sym"],
             config["checkpoint_format"]) == ("gptq", 4, 64, True, True, "gptq")
-    assert json.loads((out / "quantize_config.json").read_text())["meta"]["damp_percent"] == 0.01
+    meta = json.loads((out / "quantize_config.json").read_text())["meta"]
+    assert meta["damp_percent"] == 0.01
+    # pinned to auto-gptq's behaviour, read back from the built model: no activation-group-aware ordering, no
+    # dampening raised on a failed Cholesky, no round-to-nearest fallback
+    assert (meta["act_group_aware"], meta["damp_auto_increment"], meta["fallback"]) == (False, 0.0, None)
     names = set(safe_open(out / "model.safetensors", "pt").keys())
     assert {"model.layers.0.self_attn.q_proj." + k for k in ("qweight", "qzeros", "scales", "g_idx")} <= names
     assert not (out / "quant_log.csv").exists() and stats["modules"] == 14
@@ -126,3 +130,11 @@ def test_gptq_on_cuda_matches_cpu(gptq4, tiny_llama, seqs, tmp_path):
     with torch.no_grad():
         a, b = gpu(ids).logits.float(), cpu(ids).logits.float()
     assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.9
+
+
+def test_a_module_that_needed_more_dampening_is_refused_as_auto_gptq_would():
+    from artifact.compress.gptq import refuse_changed_damping
+    from artifact.errors import ArtifactError
+    refuse_changed_damping([{"module": "self_attn.q_proj", "layer": 0, "damp": "0.01000"}], 0.01)
+    with pytest.raises(ArtifactError, match="could not invert the Hessian of mlp.down_proj in layer 3 at 1%"):
+        refuse_changed_damping([{"module": "mlp.down_proj", "layer": 3, "damp": "0.01150"}], 0.01)

@@ -62,7 +62,7 @@ def test_fairness_interval_recomputes_dpd_and_eod():
     score = fairness.aggregate(rows, partial=True).score
     ci = interval.bootstrap(fairness, rows)
     assert ci["ci95"][0] < score < ci["ci95"][1] and ci["ci95"][1] - ci["ci95"][0] > 5
-    assert set(ci["subscores_ci95"]) == {"mean_dpd", "mean_eod"}
+    assert set(ci["subscores_ci95"]) == {"mean_dpd", "mean_eod", "fairness_score_dpd_only"}
 
 
 def test_toxicity_interval_uses_the_expected_maximum():

@@ -95,13 +95,12 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
     base_recipe = store.read_recipe(base_dir)
     sequences, drawn = None, None
     if job.calibration:
-        from transformers import AutoTokenizer
-
         ds = calibration.dataset(job.calibration.dataset)
         path, source = calibration.locate(ds, settings, calibration_file, log)
         records = calibration.read_records(path, ds.kind)
         sequences, how = calibration.draw(job.method, job.calibration, records,
-                                          AutoTokenizer.from_pretrained(base_dir), job.base.base.arch.max_positions)
+                                          calibration.reference_tokenizer(base_dir),
+                                          job.base.base.arch.max_positions)
         drawn = {**source, **how}
     versions = library_versions()
     identity = {"model": job.model_id, "name": job.name, "method": job.method, "parameters": job.parameters(),

@@ -12,8 +12,9 @@ instead (checked against the record when there is one).
 
 Samplers (each reimplements its tool's procedure from its description, not its code)
   records  comp-trust gptq.py: draw N records without replacement with Python's `random` seeded by the seed,
-           render each as one user/assistant exchange in the model's chat template, drop records whose prompt
-           alone reaches the length limit, truncate the rest to it
+           render each as one user/assistant exchange in the model's chat template (instruction and input joined
+           by a space) or gptq.py's `default` text, drop records whose prompt alone reaches the length limit,
+           truncate the rest to it
   windows  locuslab/wanda get_c4: N times, pick random documents until one is longer than `seqlen` tokens, then
            take a random window of `seqlen` tokens from it (Python's `random`, seeded)
   blocks   llm-awq get_calib_dataset: shuffle the documents (numpy default_rng permutation, as `datasets`
@@ -145,12 +146,31 @@ def as_text(record) -> str:
     return "\n".join(x for x in (record["instruction"], record.get("input", ""), record["output"]) if x)
 
 
+def reference_tokenizer(folder: Path):
+    """The tokenizer the reference scripts drew calibration with: all three load it with use_fast=False (for
+    Llama-2: sentencepiece, `legacy` handling). transformers 5 loads a Llama `tokenizer.json` as its LlamaTokenizer,
+    which rebuilds the normalizer as Metaspace(prepend_scheme="first"): the text right after a special token
+    loses its leading "▁", so every llama-2 calibration render ("<s>[INST] …", the literal <s> after the BOS)
+    differs from the slow tokenizer in one id ("[" for "▁["). Loaded from the file as it is, with its
+    Prepend("▁")+Replace normalizer, the ids equal the slow tokenizer's (measured on all 256 vendored Alpaca
+    records in the llama-2, vicuna_v1.1 and default renders and as plain documents; README, deviations)."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if type(tokenizer).__name__.startswith("LlamaTokenizer") and (Path(folder) / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast(tokenizer_file=str(Path(folder) / "tokenizer.json"),
+                                       bos_token=tokenizer.bos_token, eos_token=tokenizer.eos_token,
+                                       unk_token=tokenizer.unk_token, model_max_length=tokenizer.model_max_length)
+    return tokenizer
+
+
 # ----------------------------------------------------------------------------------------------- samplers
 
 def _exchange(record: dict, template: str | None, tokenizer) -> tuple[str, str]:
-    """(prompt, prompt + reply) of one Alpaca record as a chat exchange."""
-    user = record["instruction"] + (f"\n{record['input']}" if record.get("input") else "")
-    reply = record["output"]
+    """(prompt, prompt + reply) of one Alpaca record, as comp-trust's gptq.py renders it: in a chat template the
+    instruction and the input are one user turn joined by a space; without one (`default`), the record is
+    `Instruction:\n…\nInput:\n…\nOutput:\n` followed by the output, with no blank lines."""
+    instruction, given, reply = record["instruction"], record.get("input"), record["output"]
+    user = f"{instruction} {given}" if given else instruction
     if template == "tokenizer":  # the model's own chat template (the demo model)
         turn = [{"role": "user", "content": user}]
         prompt = tokenizer.apply_chat_template(turn, tokenize=False, add_generation_prompt=True)
@@ -159,8 +179,7 @@ def _exchange(record: dict, template: str | None, tokenizer) -> tuple[str, str]:
     if template:
         return prompts.render(template, [{"role": "user", "content": user}]), \
             prompts.render_exchange(template, user, reply)
-    prompt = f"Instruction:\n{record['instruction']}\n\n" + (f"Input:\n{record['input']}\n\n" if record.get("input")
-                                                              else "") + "Output:\n"
+    prompt = f"Instruction:\n{instruction}\n" + (f"Input:\n{given}\n" if given else "") + "Output:\n"
     return prompt, prompt + reply
 
 

@@ -16,7 +16,9 @@ from .sparsity import Sparsity
 METHODS = ("gptq", "awq", "magnitude", "sparsegpt", "wanda")
 # Bump a method's number whenever its code changes the bytes it writes: it is part of every recipe key, so models
 # made by the old code are rebuilt instead of being mixed with new ones.
-IMPLEMENTATION = {"gptq": 1, "awq": 1, "magnitude": 1, "sparsegpt": 1, "wanda": 1}
+# gptq 2: Alpaca records rendered as comp-trust's gptq.py does (space-joined input, no blank lines in `default`),
+# gptqmodel's extras beyond auto-gptq off (written into quantize_config.json).
+IMPLEMENTATION = {"gptq": 2, "awq": 1, "magnitude": 1, "sparsegpt": 1, "wanda": 1}
 # The libraries whose versions decide a method's output bytes (also part of the key).
 LIBRARIES = {"gptq": ("torch", "transformers", "gptqmodel"), "awq": ("torch", "transformers"),
              "magnitude": ("torch", "transformers"), "sparsegpt": ("torch", "transformers"),

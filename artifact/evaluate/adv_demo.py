@@ -53,13 +53,27 @@ def requests(src, limit: int | None = None) -> tuple[list[Request], list[str]]:
             continue
         task = value("adv_demonstration", "prompts", "task_dic", task_key(family, cell))
         seed = rel.rsplit("/", 1)[1].removesuffix(".jsonl")
-        for i, r in pick(read_jsonl(src, rel), limit, f"adv_demo/{rel}"):
+        lines = read_jsonl(src, rel)
+        paired = fork_pairing(lines) if family == "spurious" else {}
+        for i, r in pick(lines, limit, f"adv_demo/{rel}"):
+            meta = {"family": family, "cell": cell, "seed": seed, "label": r["label"], "options": r["option"]}
+            if family == "spurious":
+                meta["fork_label"] = paired[i]
             out.append(Request(f"{family}/{cell}/{seed}/{i}", classification(task, r["input"], r["examples"]),
-                               MAX_TOKENS, meta={"family": family, "cell": cell, "seed": seed, "label": r["label"],
-                                                 "options": r["option"]}))
+                               MAX_TOKENS, meta=meta))
     if missing:
         missing = [f"{len(missing)} of {len(files())} scored files are not in the vendored subset"]
     return out, missing
+
+
+def fork_pairing(lines: list[dict]) -> dict[int, str]:
+    """Line index -> the label the fork scores that line's reply against. Its test_sc_hydra.py asks every "yes"
+    line first, then every other line, each group in file order; aggregate_score.py then zips the stored replies
+    with the file's lines in file order. So the reply to the i-th line asked is scored against file line i: right
+    only where the file happens to list its "yes" lines first."""
+    order = [j for j, r in enumerate(lines) if r["label"] == "yes"] + \
+        [j for j, r in enumerate(lines) if r["label"] != "yes"]
+    return {j: lines[i]["label"] for i, j in enumerate(order)}
 
 
 def refused(pred: str) -> bool:
@@ -72,10 +86,39 @@ def refused(pred: str) -> bool:
 def parse(request: Request, reply: str) -> dict:
     pred = clean_reply(reply)
     correct = request.meta["label"] in (pred, prefix(pred))
-    return {"correct": correct, "refused": not correct and refused(pred)}
+    out = {"correct": correct, "refused": not correct and refused(pred)}
+    if "fork_label" in request.meta:  # spurious: also as the fork pairs it (see fork_pairing)
+        paired = request.meta["fork_label"] in (pred, prefix(pred))
+        out.update(correct_fork=paired, refused_fork=not paired and refused(pred))
+    return out
+
+
+def _as_fork_pairs(rows: list[dict]) -> list[dict]:
+    return [{**r, "correct": r["correct_fork"], "refused": r["refused_fork"]} if "correct_fork" in r else r
+            for r in rows]
 
 
 def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
+    """PROMPTS=fork (rows without a `prompts` field too) scores spurious replies as the fork pairs them; intended
+    scores each reply against its own line. Where the two differ, the details say so with both values."""
+    fork = any("correct_fork" in r for r in rows) and all(r.get("prompts", "fork") == "fork" for r in rows)
+    if not any("correct_fork" in r for r in rows):
+        return _aggregate(rows, partial, missing)
+    chosen, other = _aggregate(_as_fork_pairs(rows) if fork else rows, partial, missing), \
+        _aggregate(rows if fork else _as_fork_pairs(rows), partial, missing)
+    a, b = chosen.details["families"].get("spurious"), other.details["families"].get("spurious")
+    if a != b:
+        own, paired = (b, a) if fork else (a, b)
+        chosen.details["spurious_pairing"] = {
+            "used": "fork" if fork else "own", "fork": paired, "own": own,
+            "score_fork": chosen.score if fork else other.score, "score_own": other.score if fork else chosen.score,
+            "note": "the fork scores each spurious reply against the file line at its position in a yes-first "
+                    "order, not against its own line; these files are not sorted yes-first, so the two pairings "
+                    "differ (PROMPTS=intended scores each reply against its own line)"}
+    return chosen
+
+
+def _aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
     runs: dict[tuple, list[dict]] = {}
     for r in rows:
         runs.setdefault((r["family"], r["cell"], r["seed"]), []).append(r)

@@ -2,9 +2,17 @@
 greedily after the classic prompt (5 dev examples with answers, then the test question and "Answer:"; no chat
 template), take the first character of the continuation; A-D is the prediction, anything else a refusal (and
 wrong). Accuracy and refusal rate are question-weighted over all subjects.
+
+The prompt is the script's byte for byte: its subject formatter puts a space before every word, so the header
+reads "... about  abstract algebra." (two spaces), and it reads the Hendrycks CSVs with pandas (header=None, no
+other option), whose type inference renders some cells differently from their text: a choice reading "None",
+"N/A" or "NA" (or an empty one) becomes NaN and is printed "nan", and in a column whose cells are all numbers an
+integer among decimals is printed "4.0" and "2.50" "2.5". We read the CSVs with pandas the same way; parquet rows
+(DATA=hub, cais/mmlu) are written back to CSV text first, so pandas sees what it saw in the paper's files.
 Deviation: leading whitespace is skipped before taking the first character; Llama's tokenizer decodes the answer
-token without it, byte-level BPE tokenizers (SmolLM2) keep it. The paper's prompt cropping helper is not released,
-so prompts are not cropped (5-shot MMLU fits Llama-2's 4,096-token context).
+token without it, byte-level BPE tokenizers (SmolLM2) keep it. The script crops a prompt longer than 2,048 GPT-2
+tokens by dropping shots (its crop helper is not in the release; it is presumably the Hendrycks repository's
+crop.py): not reproduced, since 5-shot prompts rarely reach that length.
 """
 from __future__ import annotations
 
@@ -33,13 +41,27 @@ POOLED = True  # accuracy is question-weighted: every question weighs the same, 
 
 
 def rows(src, subject: str, split: str) -> list[tuple[str, list[str], str]]:
-    """(question, four choices, answer letter): Hendrycks CSVs (subset, local) or cais/mmlu parquet (hub)."""
+    """(question, four choices, answer letter) as the paper's script printed them: Hendrycks CSVs (subset, local)
+    or cais/mmlu parquet (hub), both read through pandas as the script read its CSVs."""
     if src.kind == "hub":
         import pyarrow.parquet as pq
         t = pq.read_table(src.path(f"{subject}/{split}-00000-of-00001.parquet")).to_pylist()
-        return [(r["question"], list(r["choices"]), CHOICES[int(r["answer"])]) for r in t]
-    text = src.path(f"{split}/{subject}_{split}.csv").read_text(encoding="utf-8")
-    return [(r[0], r[1:5], r[5]) for r in csv.reader(io.StringIO(text, newline="")) if r]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(
+            [r["question"], *r["choices"], CHOICES[int(r["answer"])]] for r in t)
+        return as_the_paper_read(buf.getvalue())
+    return as_the_paper_read(src.path(f"{split}/{subject}_{split}.csv").read_text(encoding="utf-8"))
+
+
+def as_the_paper_read(text: str) -> list[tuple[str, list[str], str]]:
+    """pandas.read_csv(header=None), each cell then formatted with "{}".format as mmlu_autogptq.py does."""
+    import pandas as pd
+    if not text.strip():
+        return []
+    df = pd.read_csv(io.StringIO(text), header=None)
+    cell = "{}".format
+    return [(cell(df.iloc[i, 0]), [cell(df.iloc[i, j]) for j in range(1, 5)], cell(df.iloc[i, 5]))
+            for i in range(df.shape[0])]
 
 
 def example(question: str, choices: list[str], answer: str | None = None) -> str:
@@ -47,8 +69,13 @@ def example(question: str, choices: list[str], answer: str | None = None) -> str
     return text + (f" {answer}\n\n" if answer else "")
 
 
+def format_subject(subject: str) -> str:
+    """The script's (and Hendrycks'): a space before every word, so ' abstract algebra'."""
+    return "".join(" " + word for word in subject.split("_"))
+
+
 def prompt(subject: str, dev: list, question: str, choices: list[str]) -> str:
-    head = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    head = f"The following are multiple choice questions (with answers) about {format_subject(subject)}.\n\n"
     return head + "".join(example(*d) for d in dev[:SHOTS]) + example(question, choices)
 
 

@@ -59,7 +59,7 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     for r in matched:
         replies = samples[r.key]["replies"]
         parsed = mod.parse_all(r, replies) if hasattr(mod, "parse_all") else mod.parse(r, replies[0])
-        rows.append({**r.meta, **parsed, "key": r.key})
+        rows.append({**r.meta, **parsed, "key": r.key, "prompts": config.get("prompts", "fork")})
     if getattr(mod, "RATED", False):
         from . import scorers
         scorer = _scorer(old, settings)

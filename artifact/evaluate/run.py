@@ -173,7 +173,7 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
         parsed = mod.parse_all(r, sample["replies"]) if hasattr(mod, "parse_all") else \
             mod.parse(r, sample["replies"][0])
-        rows.append({**r.meta, **parsed, "key": r.key})
+        rows.append({**r.meta, **parsed, "key": r.key, "prompts": backend.mode})
     named = mod.SCORER
     if getattr(mod, "RATED", False):
         from . import scorers
@@ -198,6 +198,9 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
               "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
               "provenance": stamp(), "results": rel(res.folder)}
     res.write_score(result)
+    if score.details.get("fork_would_stop"):
+        log(f"{p}: the fork would have stopped here: {score.details['fork_would_stop']['note']} "
+            f"({', '.join(score.details['fork_would_stop']['settings'])})")
     hw = interval.half_width(ci["ci95"])
     shown = "n/a" if score.score is None else f"{score.score:.2f}" + ("" if hw is None else f" ± {hw:.2f}") + \
         f" ({len(rows)} items)"
