@@ -49,7 +49,7 @@ ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
 $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
 endif
 
-.PHONY: help setup image shell check check-record test test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore toxicity-agreement scorer-checksums bench-eval bench-compress pull pull-all push \
+.PHONY: help setup image shell check check-record test test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -163,6 +163,9 @@ bench-eval: $(NEEDS) ## generation throughput on SmolLM2: batched vs one prompt 
 
 bench-compress: $(NEEDS) ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets
 	$(IN) $(PYX) -m artifact.bench compress
+
+bench-awq-dtype: $(NEEDS) ## how many AWQ 4-bit codes change between our float32 search and llm-awq's float16 (SmolLM2, 2 layers)
+	$(IN) $(PYX) -m artifact.bench awq-dtype
 
 tolerances: $(NEEDS) ## re-derive the local tolerances from the paper's seed spread and compare with the file
 	$(ART) tolerances
