@@ -33,18 +33,17 @@ def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
     missing = needs(recipe, scores)
     columns = [BY_LABEL[c].key for c in recipe.columns if c in BY_LABEL] + \
         [BY_LABEL[r.metric].key for r in recipe.rows if r.metric in BY_LABEL]
-    rows = []
+    rows, probe = [], catalog.get("smollm2-135m-instruct")  # any catalog model: prompt lengths come from the data
     for key in dict.fromkeys(columns):
         if key not in BY_KEY or key == "mtbench":
             continue
         mod = module(key)
         sized = interval.full_plan(mod, limit)
-        probe = catalog.get("smollm2-135m-instruct")
         full_h = eval_plan(probe, key, settings, None, "subset")[0]["full_gpu_hours"]
         per_13b = None if full_h is None or sized["share"] is None else full_h * sized["share"]
         models = missing.get(key, [])
-        scale = [(catalog.get(m).base.arch.params / REFERENCE_PARAMS) if catalog.get(m).base.arch else 1.0
-                 for m in models]
+        archs = [catalog.get(m).base.arch for m in models]
+        scale = [a.params / REFERENCE_PARAMS if a else 1.0 for a in archs]
         rows.append({"perspective": key, "limit": limit, "items": sized["items"], "half_width": sized["half_width"],
                      "gpu_hours_13b": per_13b, "models": models,
                      "gpu_hours": None if per_13b is None else per_13b * sum(scale)})

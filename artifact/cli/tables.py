@@ -6,7 +6,6 @@ import argparse
 from tabulate import tabulate
 
 from .. import report
-from ..errors import ArtifactError
 from ..report import build as build_mod
 from ..report import diff as diff_mod
 from ..report import recipes, render, sources, tolerances
@@ -61,9 +60,9 @@ def _run_table(name: str, source: str, settings, quiet: bool) -> report.Report:
 
 def cmd_table(args, settings) -> int:
     source = args.source or "published"
-    if args.limit is not None and args.limit < 1:
-        raise ArtifactError(f"LIMIT={args.limit} asks for no items; give a positive number of items per task, or "
-                            "leave LIMIT unset for all of them")
+    if args.limit is not None:
+        from ..evaluate.run import limit_for
+        limit_for(args.limit, "")  # the one LIMIT check and its sentence
     if args.dry_run:
         return _dry_run(args.name, source, settings, args.limit)
     return _run_table(args.name, source, settings, args.quiet).exit_code

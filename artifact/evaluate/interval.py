@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import math
 
-RESAMPLES, SEED, LEVEL = 1000, 0, 0.95
+from .. import confidence
+from ..confidence import LEVEL, half_width  # noqa: F401 (half_width: used by the engine and rescore)
+
+RESAMPLES, SEED = 1000, 0
 METHOD = "percentile bootstrap over items within strata (numpy Generator PCG64)"
 ITEM_SD = 50.0  # score points: a 0-100 rate whose items are each 0 or 100, at p = 0.5
 Z95 = 1.959964
 
 
+def key(mod, row: dict) -> tuple[str, ...]:
+    return tuple(str(x) for x in mod.stratum(row))
+
+
 def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
     """Stratum key -> row indices, in key order; a stratum of one row joins its parent level (see module doc)."""
-    keys = [tuple(str(x) for x in mod.stratum(r)) for r in rows]
+    keys = [key(mod, r) for r in rows]
     while True:
         groups: dict[tuple, list[int]] = {}
         for i, k in enumerate(keys):
@@ -71,16 +78,8 @@ def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEE
 
 
 def _percentiles(values) -> list[float] | None:
-    vals = [v for v in values if v is not None]
-    if len(vals) < len(values) or not vals:
-        return None
-    import numpy as np
-    lo, hi = np.percentile(np.asarray(vals, dtype=float), [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-    return [round(float(lo), 4), round(float(hi), 4)]
-
-
-def half_width(ci: list[float] | None) -> float | None:
-    return None if ci is None else (ci[1] - ci[0]) / 2
+    ci = confidence.ci95(values)
+    return None if ci is None else list(ci)  # a JSON list in score.json
 
 
 def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
@@ -109,7 +108,7 @@ def expected(mod, metas: list[dict]) -> float | None:
     """Expected half-width of the 95% interval for these requests (their `meta`), from the variance bound."""
     counts: dict[tuple, int] = {}
     for m in metas:
-        k = tuple(str(x) for x in mod.stratum(m))
+        k = key(mod, m)
         counts[k] = counts.get(k, 0) + 1
     return from_counts(mod, counts)
 
@@ -127,7 +126,7 @@ def from_counts(mod, counts: dict[tuple, int | None]) -> float | None:
 def full_plan(mod, limit: int | None) -> dict:
     """Planning without data (a table's dry run): the full benchmark's strata (`full_strata()`), LIMIT items of each
     or all of them; items, the share of the full run's items, and the expected half-width."""
-    full = {tuple(str(x) for x in k): n for k, n in mod.full_strata().items()}
+    full = {tuple(str(x) for x in k): n for k, n in mod.full_strata().items()}  # keys as key() makes them
     asked = {k: (limit if n is None else min(limit, n)) if limit else n for k, n in full.items()}
     known = None not in full.values()
     return {"items": sum(asked.values()) if None not in asked.values() else None,

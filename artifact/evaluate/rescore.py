@@ -37,7 +37,7 @@ def _scorer(score: dict, settings):
 
 def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict:
     from . import interval
-    from .run import build
+    from .run import build, score_rows
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         old = json.loads((folder / "score.json").read_text(encoding="utf-8")) if (folder / "score.json").is_file() \
@@ -55,17 +55,9 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     unknown = len(samples) - len(matched)
     if not matched:
         raise ArtifactError(f"{rel(folder)} holds no reply to any request of {p} on DATA={kind}; nothing to rescore")
-    rows = []
-    for r in matched:
-        replies = samples[r.key]["replies"]
-        parsed = mod.parse_all(r, replies) if hasattr(mod, "parse_all") else mod.parse(r, replies[0])
-        rows.append({**r.meta, **parsed, "key": r.key, "prompts": config.get("prompts", "fork")})
-    if getattr(mod, "RATED", False):
-        from . import scorers
-        scorer = _scorer(old, settings)
-        scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, folder.parents[3] / "_toxicity",
-                              False, log)
-        rows = [mod.rate(r, scores) for r in rows]
+    scorer = _scorer(old, settings) if getattr(mod, "RATED", False) else None
+    rows = score_rows(mod, matched, samples, config.get("prompts", "fork"), scorer, folder.parents[3] / "_toxicity",
+                      False, log)
     partial = old.get("partial", True)
     score = mod.aggregate(rows, partial=partial, missing=old.get("missing", missing))
     ci = interval.bootstrap(mod, rows, resamples)

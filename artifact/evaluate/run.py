@@ -166,20 +166,12 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
     if bar is not None:
         bar.close()
     done = res.done()
-    rows = []
     for r in reqs:
-        sample = done[r.key]
-        if sample["prompt_sha256"] != shas[r.key]:
+        if done[r.key]["prompt_sha256"] != shas[r.key]:
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-        parsed = mod.parse_all(r, sample["replies"]) if hasattr(mod, "parse_all") else \
-            mod.parse(r, sample["replies"][0])
-        rows.append({**r.meta, **parsed, "key": r.key, "prompts": backend.mode})
+    rows = score_rows(mod, reqs, done, backend.mode, scorer, settings.results / "eval" / "_toxicity", progress, log)
     named = mod.SCORER
     if getattr(mod, "RATED", False):
-        from . import scorers
-        scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, settings.results / "eval" / "_toxicity",
-                              progress, log)
-        rows = [mod.rate(r, scores) for r in rows]
         named = f"{mod.SCORER}; toxicity scored by {scorer.id}"
     partial = src.partial or limit is not None or capped
     score = mod.aggregate(rows, partial=partial, missing=missing)
@@ -207,6 +199,23 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
     log(f"{p}: score {shown}, refusal {score.refusal if score.refusal is None else round(score.refusal, 2)}"
         f"{' (partial: ' + '; '.join(score.missing or ['LIMIT or subset data']) + ')' if score.partial else ''}")
     return result
+
+
+def score_rows(mod, reqs, done: dict[str, dict], mode: str, scorer=None, cache=None, progress=False,
+               log=print) -> list[dict]:
+    """The rows aggregate() reads: each request's meta, its stored replies as the perspective parses them, and the
+    prompt mode; toxicity texts are then rated by `scorer` through its cache folder. The engine and the rescore
+    (rescore.py) both score stored replies with this."""
+    rows = []
+    for r in reqs:
+        replies = done[r.key]["replies"]
+        parsed = mod.parse_all(r, replies) if hasattr(mod, "parse_all") else mod.parse(r, replies[0])
+        rows.append({**r.meta, **parsed, "key": r.key, "prompts": mode})
+    if getattr(mod, "RATED", False):
+        from . import scorers
+        scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, cache, progress, log)
+        rows = [mod.rate(r, scores) for r in rows]
+    return rows
 
 
 def _bar(total: int, desc: str, enabled: bool):
