@@ -49,7 +49,7 @@ ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
 $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
 endif
 
-.PHONY: help setup image shell check check-record test test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
+.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -58,6 +58,17 @@ help: ## list the targets, one line each
 	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE=$(IMAGE)  GPUS=auto|all|none|0,1"
 	@echo
 	@grep -hE '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9_-]+):.*## (.*)/  \1\t\2/' | expand -t 16
+	@echo
+	@echo "Docs:"
+	@echo "  README.md             start here: what is verified, the three journeys, hardware and budget, targets and variables"
+	@echo "  docs/image.md         the CUDA image, building it without the registries, run modes, make check step by step"
+	@echo "  docs/tables.md        what each target reproduces, how a table is made, intervals and verdicts, tolerances, the paper's inconsistencies"
+	@echo "  docs/compression.md   rebuilding compressed models: methods, settings, differences from the reference code"
+	@echo "  docs/hub.md           the Hugging Face Hub: pull, push, verify, tokens"
+	@echo "  docs/evaluation.md    evaluating a model (perspectives, scorers, data, prompts, resume) and the demo's design"
+	@echo "  docs/catalog.md       the model catalog and the provenance of every output"
+	@echo "  docs/dependencies.md  the pinned stack and each deviation, with its reason"
+	@echo "  docs/development.md   layout, tests, roadmap, how to contribute"
 
 setup: $(VENV)/.setup-done ## create .venv and install the pinned stack (torch CPU or CUDA build, see Makefile)
 $(VENV)/.setup-done: pyproject.toml
@@ -86,6 +97,13 @@ check-record: $(NEEDS) ## rerun make check's scoring on a CPU and record its num
 
 test: $(NEEDS) ## run the test suite (GPU-only tests skip without a GPU; the slow ones are make test-slow)
 	$(IN) $(PYX) -m pytest -q -m "not slow"
+
+test-fast: $(NEEDS) ## the quick loop (about 2 minutes): every test that runs no model and no Docker engine, then make lint
+	$(IN) $(PYX) -m pytest -q -x -m "not slow and not model and not engine"
+	@$(MAKE) --no-print-directory lint MODE=$(MODE)
+
+lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter]): no module imports from a layer above it
+	$(IN) $(PYX) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
 
 test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL (about 12 minutes on 2 cores)
 	$(IN) $(PYX) -m pytest -q -m slow

@@ -16,7 +16,8 @@ import time
 
 from tabulate import tabulate
 
-from . import embedded, store
+from . import store
+from .acquire import embedded
 from .catalog import get
 from .provenance import stamp
 from .settings import ROOT, load

@@ -3,7 +3,7 @@
   1. environment  Python, torch and its CUDA build, the GPU and its driver, the image, installed versions vs pins
   2. models       SmolLM2 converted from its wheel, and its GPTQ 4-bit rebuilt here (on the GPU where there is one)
   3. checksums    both store folders re-hashed against their manifests and checksums/models/
-  4. score        MMLU on the 50 vendored questions (the `check` profile in artifact/demo.py)
+  4. score        MMLU on the 50 vendored questions (the CHECK profile below, run by artifact/pipeline.py)
   5. diff         against the numbers recorded on a CPU, with the [check] tolerance
 
 Every step says PASS, WARN or FAIL, and what to do on a FAIL; the report is also written to
@@ -18,9 +18,14 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from . import catalog, demo, store
+from . import catalog, pipeline, store
 from .errors import ArtifactError
+from .pipeline import Profile
 from .settings import Settings
+
+# the dense SmolLM2 and its GPTQ 4-bit build on the vendored MMLU questions, no caps; ≈1 minute per model on 2 cores
+CHECK = Profile("check", ("smollm2-135m-instruct", "smollm2-135m-instruct-gptq-4bit-s0"), "mmlu", None, None, None,
+                None, 1.0)
 
 
 STEPS = ("environment", "versions", "gpu", "models", "checksums", "score", "diff")
@@ -75,7 +80,7 @@ def environment(settings: Settings, info: dict, mismatches: list[str]) -> list[S
 
 def checksums(settings: Settings, on_gpu: bool) -> Step:
     problems, expected = [], []
-    for name in demo.CHECK.models:
+    for name in CHECK.models:
         for p in store.check(store.folder(settings.store, catalog.get(name).name), settings.checksums):
             # a file that verifies against its own manifest but not against checksums/models/ was built by the same
             # recipe on other hardware: a GPU, or another CPU's float kernels (seen: two x86-64 CPUs build
@@ -104,8 +109,8 @@ def run(settings: Settings, progress: bool = True, record_new: bool = False, log
         return steps, None, info
     try:
         t = time.perf_counter()
-        demo.ensure_models(demo.CHECK, settings, log)
-        steps.append(Step("models", "PASS", f"{', '.join(demo.CHECK.models)} in {settings.store} "
+        pipeline.ensure_models(CHECK, settings, log)
+        steps.append(Step("models", "PASS", f"{', '.join(CHECK.models)} in {settings.store} "
                                             f"({time.perf_counter() - t:.0f} s)"))
     except ArtifactError as e:
         steps.append(Step("models", "FAIL", str(e), "fix what the message says, then rerun `make check`"))
@@ -115,7 +120,7 @@ def run(settings: Settings, progress: bool = True, record_new: bool = False, log
     steps.append(checksums(settings, bool(info["gpu"])))
     log(steps[-1].line())
     t = time.perf_counter()
-    rep = demo.run(demo.CHECK, settings, progress=progress, record_new=record_new, log=log)
+    rep = pipeline.run(CHECK, settings, progress=progress, record_new=record_new, log=log)
     counts = {v: sum(c.verdict == v for c in rep.cells) for v in ("PASS", "WARN", "FAIL", "NOT-RUN")}
     cells = ", ".join(f"{c.row} {'not run' if c.reproduced is None else f'{c.reproduced:.1f}'} (recorded "
                       f"{c.reference})" for c in rep.cells)

@@ -34,6 +34,20 @@ class UnknownTableError(UnknownNameError):
     list_hint = "`make help` lists the tables and figures"
 
 
+class HubError(ArtifactError):
+    """A Hub request that failed (refused token, gated or missing repo, unreachable endpoint); the message says
+    what to do."""
+
+
+class NotInStoreError(ArtifactError):
+    """A model the command needs is not in the model store; says how to put it there."""
+
+    def __init__(self, name: str, store, how: str = "pull", what: str = "", extra: str = ""):
+        self.name = name
+        make = f"`make pull MODEL={name}`" + (f" or `make rebuild MODEL={name}`" if how == "rebuild" else "")
+        super().__init__(f"{what or ''}{name} is not in the store {store}; run {make} first{extra}")
+
+
 class FileFormatError(ArtifactError):
     """A data or recipe file that cannot be used as written; names the file and, where known, the line."""
 

@@ -32,6 +32,14 @@ class Settings:
     image: str | None = None  # ARTIFACT_IMAGE: the image this process runs in (set by docker/Dockerfile)
 
 
+def pick_device(settings: Settings) -> str:
+    """ARTIFACT_DEVICE when set, else CUDA where torch sees a GPU, else the CPU."""
+    if settings.device:
+        return settings.device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     cache = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))

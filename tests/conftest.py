@@ -41,7 +41,8 @@ def session_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smol_base(session_store) -> Path:
     """SmolLM2-135M-Instruct converted from its wheel into a session-wide store (about 30 s, once)."""
-    from artifact import catalog, embedded
+    from artifact import catalog
+    from artifact.acquire import embedded
     return embedded.ensure(catalog.get("smollm2-135m-instruct"), session_store, log=lambda *_: None)
 
 

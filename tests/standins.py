@@ -38,7 +38,8 @@ def tiny_toxic_classifier(folder: Path, tokenizer: Path) -> dict[str, bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from artifact import catalog, embedded
+    from artifact import catalog
+    from artifact.acquire import embedded
     from artifact.settings import load
 
     from .hub_server import HubServer

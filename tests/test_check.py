@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from artifact import check, demo, store
+from artifact import check, store
 from artifact.settings import CHECKSUMS
 
 from .conftest import ROOT
@@ -50,17 +50,17 @@ def _fake_model(settings, name, payload=b"weights"):
 
 def test_checksum_step_fails_on_damage_and_tolerates_gpu_rounding(make_settings):
     s = make_settings()
-    for name in demo.CHECK.models:
+    for name in check.CHECK.models:
         _fake_model(s, name)
     assert check.checksums(s, on_gpu=False).verdict == "PASS"
-    gptq = demo.CHECK.models[1]
+    gptq = check.CHECK.models[1]
     store.record_checksums(s.checksums, gptq, {"model.safetensors": "0" * 64}, f"key-{gptq}")  # the CPU's record
     assert check.checksums(s, on_gpu=True).verdict == "WARN"  # same recipe, other bytes: a GPU rounds differently
     cpu = check.checksums(s, on_gpu=False)  # and so does another CPU (two x86-64 CPUs built different GPTQ bytes)
     assert cpu.verdict == "WARN" and "this CPU's build rounds differently" in cpu.detail
-    (store.folder(s.store, demo.CHECK.models[0]) / "model.safetensors").write_bytes(b"damaged")
+    (store.folder(s.store, check.CHECK.models[0]) / "model.safetensors").write_bytes(b"damaged")
     damaged = check.checksums(s, on_gpu=True)
-    assert damaged.verdict == "FAIL" and demo.CHECK.models[0] in damaged.detail
+    assert damaged.verdict == "FAIL" and check.CHECK.models[0] in damaged.detail
 
 
 def _run(tmp_path, *args, **env):
@@ -82,13 +82,13 @@ def test_without_a_gpu_the_check_stops_with_the_fix(tmp_path):
 
 def test_dry_run_lists_models_steps_and_time(tmp_path):
     r = _run(tmp_path, "--dry-run", ARTIFACT_DEVICE="cpu")
-    assert r.returncode == 0 and all(m in r.stdout for m in demo.CHECK.models)
+    assert r.returncode == 0 and all(m in r.stdout for m in check.CHECK.models)
     assert "no: built first" in r.stdout and "environment, versions, gpu, models" in r.stdout
     assert not (tmp_path / "store").exists() and not (tmp_path / "results").exists()
 
 
 def test_the_whole_check_on_this_cpu_passes_against_the_recorded_numbers(tmp_path, session_store, smol_base):
-    with open(demo.CHECK.root / "reference" / "check.csv", newline="") as f:
+    with open(check.CHECK.root / "reference" / "check.csv", newline="") as f:
         recorded = {r["Method"]: float(r["MMLU"]) for r in csv.DictReader(f)}
     r = _run(tmp_path, "--no-progress", ARTIFACT_DEVICE="cpu", ARTIFACT_STORE=str(session_store))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from artifact import demo, report
+from artifact import demo, pipeline, report
 from artifact.dimensions import BY_LABEL
 from artifact.report import recipes
 from artifact.settings import REPRODUCE
@@ -93,7 +93,7 @@ def test_the_demo_claim_is_a_finding_and_never_fails_the_run(tmp_path):
 
 def test_dry_run_says_what_would_be_built_and_run(make_settings, tmp_path):
     from artifact.settings import CHECKSUMS
-    rows = demo.plan(demo.DEMO, make_settings(store=tmp_path / "empty-store", ARTIFACT_CHECKSUMS=str(CHECKSUMS)))
+    rows = pipeline.plan(demo.DEMO, make_settings(store=tmp_path / "empty-store", ARTIFACT_CHECKSUMS=str(CHECKSUMS)))
     assert [r["model"] for r in rows] == list(demo.DEMO.models) and not any(r["in_store"] for r in rows)
     assert len({r["requests"] for r in rows}) == 1 and rows[0]["requests"] > 300  # the same work for every model
     assert rows[1]["minutes"] > demo.DEMO.minutes_per_eval  # building first costs time
@@ -107,7 +107,7 @@ def test_another_batch_size_never_fails_against_the_recorded_numbers(make_settin
     way another CPU does. Every verdict must stay PASS or WARN (about 12 minutes on 2 cores)."""
     from artifact.settings import CHECKSUMS
     settings = make_settings(store=session_store, ARTIFACT_CHECKSUMS=str(CHECKSUMS))
-    rep = demo.run(demo.DEMO, settings, progress=False, batch_size=3, log=lambda *_: None)
+    rep = pipeline.run(demo.DEMO, settings, progress=False, batch_size=3, log=lambda *_: None)
     verdicts = {(c.row, c.column): c.verdict for c in rep.cells}
     assert len(verdicts) == 27 and set(verdicts.values()) <= {"PASS", "WARN"}, rep.summary()
     assert rep.exit_code == 0

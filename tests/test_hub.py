@@ -11,7 +11,8 @@ from safetensors.torch import save
 
 from artifact import catalog, compress, store
 from artifact.errors import ArtifactError, FileFormatError
-from artifact.hub import HubError, pull, push
+from artifact.acquire import pull, push
+from artifact.errors import HubError
 
 from .conftest import HUB_TOKEN as TOKEN
 from .conftest import ROOT

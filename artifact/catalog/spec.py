@@ -37,6 +37,21 @@ class Arch:
         return self.linear_params + self.embedding_params + norms
 
 
+def weight_bytes(arch: Arch, method: str, bits: int | None = None, group_size: int | None = None,
+                 export: str = "fake", dense_bytes: int = 2) -> tuple[int, str]:
+    """(bytes, kind) of a model's weights as the paper released it: what a pull downloads and a rebuild writes."""
+    others = arch.params - arch.linear_params
+    if method in QUANTIZATION and not (method == "awq" and export == "fake"):
+        per_group = 2 + bits / 8  # a 16-bit scale and a packed zero point per group
+        size = arch.linear_params * bits / 8 + arch.linear_params / group_size * per_group + others * 2
+        return int(size), f"packed {bits}-bit {method.upper()} safetensors"
+    if method in QUANTIZATION:
+        return arch.params * 2, "dense bf16 safetensors holding the dequantized weights (as the paper released)"
+    if method == "none":
+        return arch.params * dense_bytes, "dense safetensors"
+    return arch.params * dense_bytes, "dense safetensors with zeros (as the paper released)"
+
+
 @dataclass(frozen=True)
 class Base:
     key: str  # short name, used as the prefix of every derived model's name

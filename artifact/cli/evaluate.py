@@ -41,6 +41,7 @@ def plan_table(rows: list[dict]) -> str:
 def cmd_eval(args, settings) -> int:
     import dataclasses
 
+    from .. import pipeline
     from ..evaluate import run
 
     spec = catalog.get(args.model)
@@ -55,6 +56,7 @@ def cmd_eval(args, settings) -> int:
                 print(f"  note: {r['perspective']}: {m}")
         print(PLAN_NOTE)
         return 0
+    pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
     results = run.evaluate(spec, args.perspective, settings, limit=args.limit, data=args.data, mode=args.prompts,
                            batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
                            samples=args.samples, max_tokens=args.max_tokens, resamples=args.bootstrap)

@@ -16,7 +16,7 @@ def _print_plan(title: str, lines) -> None:
 
 
 def cmd_pull(args, settings) -> int:
-    from ..hub import pull
+    from ..acquire import pull
 
     spec = catalog.get(args.model)
     if args.dry_run:
@@ -28,7 +28,7 @@ def cmd_pull(args, settings) -> int:
 
 
 def cmd_pull_all(args, settings) -> int:
-    from ..hub import pull
+    from ..acquire import pull
 
     specs = [s for s in catalog.load().filter(args.filter or []) if s.base.loader != "api" and not s.base.embedded]
     if not specs:
@@ -52,7 +52,7 @@ def cmd_pull_all(args, settings) -> int:
 
 
 def cmd_push(args, settings) -> int:
-    from ..hub import push
+    from ..acquire import push
 
     spec = catalog.get(args.model)
     if args.dry_run:
@@ -82,7 +82,7 @@ def cmd_verify(args, settings) -> int:
 
 
 def cmd_checksums(args, settings) -> int:
-    from ..hub import pull
+    from ..acquire import pull
 
     pull.record_checksums(catalog.get(args.model), settings)
     return 0

@@ -49,18 +49,20 @@ def _plan(spec, settings) -> None:
 
 
 def cmd_rebuild(args, settings) -> int:
-    from .. import compress
+    from .. import compress, pipeline
 
     spec = catalog.get(args.model)
     if args.dry_run:
         _plan(spec, settings)
         return 0
+    if spec.method != "none":
+        pipeline.ensure_base(spec, settings)
     compress.rebuild(spec, settings, force=args.force, calibration_file=args.calibration_file)
     return 0
 
 
 def cmd_rebuild_all(args, settings) -> int:
-    from .. import compress
+    from .. import compress, pipeline
 
     specs = compress.rebuildable(args.filter or [])
     if not specs:
@@ -75,6 +77,7 @@ def cmd_rebuild_all(args, settings) -> int:
     for i, spec in enumerate(specs, 1):
         print(f"[{i}/{len(specs)}] {spec.name}")
         try:
+            pipeline.ensure_base(spec, settings)
             r = compress.rebuild(spec, settings, force=args.force)
             rows.append((spec.name, r["status"], r.get("wall_time_s", ""), r["path"]))
         except ArtifactError as e:

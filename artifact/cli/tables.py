@@ -144,9 +144,9 @@ def register(sub, epilog: str) -> None:
 
 
 def _print_plan(profile, settings, what: str) -> float:
-    from .. import demo
+    from .. import pipeline
 
-    rows = demo.plan(profile, settings)
+    rows = pipeline.plan(profile, settings)
     print(f"{what} (dry run: nothing is built, loaded or written): {profile.describe()}")
     print(tabulate([(r["model"], "yes" if r["in_store"] else "no: built first", r["requests"], r["tokens"],
                      f"{r['minutes']:.1f}") for r in rows],
@@ -156,24 +156,24 @@ def _print_plan(profile, settings, what: str) -> float:
 
 
 def cmd_demo(args, settings) -> int:
-    from .. import demo
+    from .. import demo, pipeline
 
     if args.dry_run:
         minutes = _print_plan(demo.DEMO, settings, "demo")
         print(f"≈{minutes:.0f} minutes in all, then the replay (seconds); estimates from this project's "
               "measurements on 2 cores")
         return 0
-    rep = demo.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record)
+    rep = pipeline.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record)
     print(rep.summary())
     print(f"Demo report: {settings.results / 'demo' / 'tables'}/demo.{{md,json}}")
     return rep.exit_code
 
 
 def cmd_check(args, settings) -> int:
-    from .. import check, demo
+    from .. import check
 
     if args.dry_run:
-        minutes = _print_plan(demo.CHECK, settings, "check")
+        minutes = _print_plan(check.CHECK, settings, "check")
         print(f"steps: {', '.join(check.STEPS)}. ≈{minutes:.0f} minutes on 2 CPU cores (measured); on one GPU "
               f"{check.GPU_MINUTES} (estimate), the first run also compiles gptqmodel's kernels")
         return 0

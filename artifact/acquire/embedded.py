@@ -12,10 +12,10 @@ import importlib.util
 import time
 from pathlib import Path
 
-from . import store
-from .catalog import ModelSpec
-from .errors import ArtifactError
-from .provenance import library_versions, sha256_file
+from .. import store
+from ..catalog import ModelSpec
+from ..errors import ArtifactError
+from ..provenance import library_versions, sha256_file
 
 
 def gguf_path(spec: ModelSpec) -> Path:

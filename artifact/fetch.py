@@ -1,0 +1,175 @@
+"""The one way anything is fetched from the Hugging Face Hub and verified: models (acquire/pull.py), calibration
+sets (compress/calibration.py) and benchmark data (evaluate/data.py) all come through here.
+
+    api(settings)                      the Hub client, with the endpoint and token of the settings
+    explain(settings, repo)            every Hub or network failure as one sentence (HubError) that says what to do
+    remote_files(client, repo, rev)    what the Hub says each file of a model revision is (size, sha256, blob id)
+    dataset_file(settings, repo, ...)  one dataset file at a commit, checked against the Hub's own hash
+    download(...)                      a resumable download of one model file into the store's staging folder
+    verify_file(path, kind, digest)    a file against a sha256 or a git blob id
+
+Tokens come only from HF_TOKEN or huggingface_hub's stored login; they are handed to the client and never printed,
+logged, or written into a recipe, card, manifest or result. Every Hub failure becomes one sentence that says
+what to do (see `explain`).
+"""
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ArtifactError, FileFormatError, HubError
+from .settings import Settings
+
+LOGIN_HINT = "set HF_TOKEN to a token from https://huggingface.co/settings/tokens (or run `hf auth login`)"
+
+
+def api(settings: Settings):
+    from huggingface_hub import HfApi
+    return HfApi(endpoint=settings.hf_endpoint, token=settings.hf_token)
+
+
+def site(settings: Settings) -> str:
+    return (settings.hf_endpoint or "https://huggingface.co").rstrip("/")
+
+
+@contextmanager
+def explain(settings: Settings, repo: str, revision: str | None = None, writing: bool = False):
+    """Turn huggingface_hub / network exceptions into one sentence (never including the token)."""
+    import httpx
+    from huggingface_hub import errors as e
+
+    try:
+        yield
+    except e.GatedRepoError:
+        raise HubError(f"{repo} is gated: ask for access at {site(settings)}/{repo} while logged in, then "
+                       f"{LOGIN_HINT}") from None
+    except e.RevisionNotFoundError:
+        raise HubError(f"{repo} has no revision {revision!r}; `make models MODEL=...` shows the catalog's") from None
+    except e.RepositoryNotFoundError:
+        raise HubError(f"{repo} was not found on {site(settings)} (or it is private and the token cannot see it)"
+                       ) from None
+    except e.HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        if status == 401:
+            have = "the Hub refused the token (HTTP 401)" if settings.hf_token else "this needs a Hugging Face token"
+            raise HubError(f"{have} for {repo}; {LOGIN_HINT}" + (" with write access" if writing else "")) from None
+        if status == 403:
+            raise HubError(f"the token may not {'write to' if writing else 'read'} {repo} (HTTP 403); use a token "
+                           "with that permission") from None
+        raise HubError(f"the Hub answered HTTP {status} for {repo}; retry later") from None
+    except (httpx.HTTPError, OSError) as err:
+        if isinstance(err, ArtifactError):
+            raise
+        raise HubError(f"cannot reach the Hub at {site(settings)} ({type(err).__name__}); check the network or "
+                       "HF_ENDPOINT") from None
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    path: str
+    size: int
+    sha256: str | None  # the LFS object id, for LFS files
+    blob_id: str | None  # the git blob sha1, for every file
+
+
+def remote_files(client, repo: str, revision: str) -> tuple[str, dict[str, RemoteFile]]:
+    """(commit sha, {path: RemoteFile}) of a repo at a revision."""
+    info = client.model_info(repo, revision=revision, files_metadata=True)
+    files = {s.rfilename: RemoteFile(s.rfilename, s.size or 0, s.lfs.sha256 if s.lfs else None, s.blob_id)
+             for s in info.siblings or []}
+    return info.sha, files
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The id git (and the Hub) gives a file's content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def verify_file(path, kind: str, expected: str, sha256: str | None = None) -> str | None:
+    """None when the file matches `expected` ("sha256" or "git-blob"), else the digest found; `sha256` is the
+    file's digest when the caller has it already."""
+    from .provenance import sha256_file
+    got = (sha256 or sha256_file(path)) if kind == "sha256" else git_blob_sha1(path.read_bytes())
+    return None if got == expected else got
+
+
+CHUNK = 1 << 20
+
+
+
+def download(repo: str, filename: str, commit: str, dest: Path, size: int, endpoint: str | None, token: str | None,
+          progress: bool = True) -> int:
+    """Download `filename` of `repo` at `commit` to `dest`, resuming from `<dest>.part`; returns the byte offset
+    it resumed from. huggingface_hub 1.x downloads into a process-unique temporary file that it deletes on failure,
+    so a killed run would restart from zero; this keeps its HTTP session, headers and URL scheme and adds the
+    resume. Integrity is not judged here: the caller verifies the finished file by sha256."""
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+    from tqdm import tqdm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    start = part.stat().st_size if part.exists() else 0
+    if start > size:  # not a prefix of this file: start over
+        part.unlink()
+        start = 0
+    headers = build_hf_headers(token=token)
+    headers["Accept-Encoding"] = "identity"
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    url = hf_hub_url(repo, filename, revision=commit, endpoint=endpoint)
+    with get_session().stream("GET", url, headers=headers, follow_redirects=True, timeout=60) as response:
+        hf_raise_for_status(response)
+        if start and response.status_code != 206:  # the server ignored the range: take the whole file
+            start = 0
+        with open(part, "ab" if start else "wb") as f, \
+                tqdm(total=size, initial=start, unit="B", unit_scale=True, desc=filename, disable=not progress,
+                     leave=False) as bar:
+            for chunk in response.iter_bytes(CHUNK):
+                f.write(chunk)
+                f.flush()
+                bar.update(len(chunk))
+    part.replace(dest)
+    return start
+
+
+def dataset_head(settings: Settings, repo: str) -> str:
+    """The commit `main` of a Hub dataset points at now (a lock pins it on first fetch)."""
+    return api(settings).dataset_info(repo, revision="main").sha
+
+
+def dataset_listing(settings: Settings, repo: str, revision: str) -> dict[str, tuple[str, str]]:
+    """path -> ("sha256", LFS oid) or ("git-blob", blob id): what the Hub says each file of a dataset commit is."""
+    info = api(settings).dataset_info(repo, revision=revision, files_metadata=True)
+    return {s.rfilename: ("sha256", s.lfs.sha256) if s.lfs else ("git-blob", s.blob_id) for s in info.siblings or []}
+
+
+def dataset_file(settings: Settings, repo: str, filename: str, revision: str,
+                 expected: tuple[str, str] | None = None) -> tuple[Path, str]:
+    """(local path, sha256) of one dataset file at `revision`, through huggingface_hub's cache. With `expected`
+    (the Hub's own ("sha256" | "git-blob", digest)), a download that does not match is removed from the cache
+    and refused, so the next run fetches it anew."""
+    from huggingface_hub import hf_hub_download
+
+    from .provenance import sha256_file
+    with explain(settings, repo, revision):
+        p = Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision, cache_dir=settings.hf_cache,
+                                 endpoint=settings.hf_endpoint, token=settings.hf_token))
+    digest = sha256_file(p)
+    if expected and verify_file(p, *expected, sha256=digest):
+        blob = p.resolve()
+        p.unlink(missing_ok=True)
+        blob.unlink(missing_ok=True)
+        raise FileFormatError(p, None, f"the download does not match the Hub's {expected[0]} {expected[1][:12]}…; "
+                                       "it was removed from the cache, run again to fetch it anew")
+    return p, digest
+
+
+def model_file(settings: Settings, repo: str, filename: str, commit: str) -> Path:
+    """One (small) file of a model commit through huggingface_hub's cache, for hashing."""
+    from huggingface_hub import hf_hub_download
+    with explain(settings, repo, commit):
+        return Path(hf_hub_download(repo, filename, revision=commit, endpoint=settings.hf_endpoint,
+                                    token=settings.hf_token, cache_dir=settings.hf_cache))

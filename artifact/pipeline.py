@@ -1,0 +1,150 @@
+"""Where the layers meet. The layers below (acquire, compress, evaluate, report) never import each other; this
+module is the one place that combines them, for the workflows above it (demo, check, bench) and the CLI:
+
+    ensure_model(spec)      put a model in the store the way this machine can make it: the embedded SmolLM2
+                            converted from its wheel (acquire), a SmolLM2 variant rebuilt (compress); any other
+                            model must be pulled first
+    Profile / run(profile)  a recorded run: build what is missing, evaluate every model with the profile's caps,
+                            diff against the numbers recorded in reproduce/<profile>/reference/ (demo.py and
+                            check.py define the two profiles)
+
+Each profile's results live under results/<profile>/, apart from full runs.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import acquire, catalog, compress, report, store
+from .catalog import ModelSpec
+from .provenance import stamp
+from .settings import REPRODUCE, Settings
+
+# measured on 2 CPU cores (README, "The demo"): minutes to build each method's SmolLM2 variant
+MINUTES_TO_BUILD = {"none": 0.5, "magnitude": 0.1, "wanda": 0.2, "sparsegpt": 0.8, "gptq": 1.0, "awq": 1.0}
+# measured on 2 CPU cores: a pruned model's replies run to the token cap (1.2x the dense time); gptqmodel's CPU
+# kernel dequantizes on every step (1.9x)
+EVAL_FACTOR = {"magnitude": 1.2, "wanda": 1.2, "sparsegpt": 1.2, "gptq": 1.9, "awq": 1.9}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str  # results/<name>/, reproduce/<name>/, the [<name>] tolerance and the SOURCE of its table
+    models: tuple[str, ...]
+    perspectives: str  # "all" or a comma list, as `make eval PERSPECTIVE=`
+    limit: int | dict | None  # items per task: one number, or by perspective
+    samples: int | None
+    max_tokens: int | None
+    scorer: str | None  # toxicity scorer; None where toxicity is not scored
+    minutes_per_eval: float  # per model on 2 CPU cores, measured (README); GPTQ's CPU kernel takes EVAL_FACTOR x
+
+    @property
+    def root(self) -> Path:
+        return REPRODUCE / self.name
+
+    def describe(self) -> str:
+        limit = self.limit if not isinstance(self.limit, dict) else \
+            "(" + " ".join(f"{k} {v}" for k, v in self.limit.items()) + ")"
+        caps = [f"{k}={v}" for k, v in (("LIMIT", limit), ("SAMPLES", self.samples),
+                                        ("MAX_TOKENS", self.max_tokens)) if v is not None]
+        return f"{self.perspectives}" + (f", {', '.join(caps)}" if caps else "") + \
+            (f", toxicity by {self.scorer}" if self.scorer else "")
+
+
+def ensure_base(spec: ModelSpec, settings: Settings, log=print) -> None:
+    """Before a rebuild: an embedded base is converted from its wheel; a Hub base must have been pulled."""
+    base = catalog.get(spec.base.key)
+    if base.base.embedded:
+        acquire.ensure(base, settings, log)
+
+
+def ensure_model(spec: ModelSpec, settings: Settings, log=print, build: bool = True, who: str = "") -> Path:
+    """The model's store folder. The embedded model is converted from its wheel; with `build`, a missing variant
+    of it is rebuilt (minutes on a CPU); anything else must already be in the store (NotInStoreError says how)."""
+    folder = store.folder(settings.store, spec.name)
+    if spec.method == "none" or not build or not spec.base.embedded or store.read_recipe(folder) is not None:
+        return acquire.ensure(spec, settings, log)
+    log(f"{who or spec.name}: building {spec.name} (not in the store yet)")
+    ensure_base(spec, settings, log)
+    compress.rebuild(spec, settings)
+    return folder
+
+
+def ensure_models(profile: Profile, settings: Settings, log=print) -> None:
+    for name in profile.models:
+        ensure_model(catalog.get(name), settings, log, who=profile.name)
+
+
+def plan(profile: Profile, settings: Settings) -> list[dict]:
+    """Dry run: per model, whether it is in the store or would be built, the requests and ≈tokens of its
+    evaluation, and a time estimate from this project's measurements. Nothing is built, loaded or written."""
+    from .evaluate import run as ev
+    rows = []
+    for name in profile.models:
+        spec = catalog.get(name)
+        present = store.read_recipe(store.folder(settings.store, name)) is not None
+        work = ev.plan(spec, profile.perspectives, settings, profile.limit, "subset", profile.samples,
+                       profile.max_tokens)
+        rows.append({"model": name, "in_store": present, "requests": sum(w["requests"] for w in work),
+                     "tokens": sum(w["tokens"] for w in work),
+                     "minutes": profile.minutes_per_eval * EVAL_FACTOR.get(spec.method, 1.0) +
+                                (0 if present else MINUTES_TO_BUILD[spec.method])})
+    return rows
+
+
+def run(profile: Profile, settings: Settings, progress: bool = True, record_new: bool = False, log=print,
+        batch_size: int | None = None):
+    """Build what is missing, evaluate every model, diff against the recorded numbers. `batch_size` changes how
+    requests are padded together, which perturbs float sums the way another CPU does (tests/test_demo.py)."""
+    from .evaluate import run as ev
+    t0 = time.perf_counter()
+    ensure_models(profile, settings, log)
+    scoped = dataclasses.replace(settings, results=settings.results / profile.name,
+                                 toxicity_scorer=profile.scorer or settings.toxicity_scorer)
+    for i, name in enumerate(profile.models, 1):
+        log(f"{profile.name} [{i}/{len(profile.models)}] {name}: {profile.describe()}")
+        ev.evaluate(catalog.get(name), profile.perspectives, scoped, limit=profile.limit, samples=profile.samples,
+                    max_tokens=profile.max_tokens, progress=progress, log=log, batch_size=batch_size)
+    if record_new:
+        from .report import build, recipes, sources
+        result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, settings.results))
+        log(f"{profile.name}: recorded {record(profile, result)}")
+    rep = report.run(profile.name, profile.name, settings.results, profile.root, REPRODUCE / "tolerances.toml")
+    report.write(rep, scoped.results)
+    log(f"{profile.name}: {time.perf_counter() - t0:.0f} s in all")
+    return rep
+
+
+def record(profile: Profile, result) -> str:
+    """Write a profile's numbers (a built TableResult) as its new reference (on purpose only)."""
+    path = profile.root / "reference" / f"{profile.name}.csv"
+    recipe = result.recipe
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([*recipe.labels, *recipe.columns, "source"])
+        for key, labels in result.rows:
+            w.writerow([*labels, *(f"{result.cells[(key, c)].value:.2f}" for c in recipe.columns),
+                        f"comp-trust-{profile.name}"])
+    cells = {f"{key}/{c}": {"value": round(cell.value, 4), "ci95": cell.ci95, "items": cell.items}
+             for (key, c), cell in sorted(result.cells.items()) if cell.value is not None}
+    (profile.root / "reference" / f"{profile.name}-record.json").write_text(json.dumps(
+        {"limit": profile.limit, "samples": profile.samples, "max_tokens": profile.max_tokens,
+         "toxicity_scorer": profile.scorer, "perspectives": profile.perspectives, "models": list(profile.models),
+         "cpu": cpu_model(), "provenance": stamp(), "cells": cells}, indent=2) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def cpu_model() -> str:
+    """The CPU a recording ran on (another CPU may flip near-tie tokens: the reason verdicts use intervals)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
