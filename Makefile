@@ -14,7 +14,7 @@ SOURCE ?= published
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
 
-# Run mode (README, "Running in the image"): MODE=docker runs every target inside the CUDA image with the GPU, the
+# Run mode (docs/image.md, "Run modes"): MODE=docker runs every target inside the CUDA image with the GPU, the
 # model store, the Hub cache and the kernel cache mounted (artifact/container.py builds the docker command line);
 # MODE=local runs it in .venv. Left out: the image if it is built here and a Docker engine answers, else .venv.
 # GPUS=auto (left out): every GPU where the NVIDIA driver is loaded (/dev/nvidiactl), none elsewhere.
@@ -105,7 +105,7 @@ test-fast: $(NEEDS) ## the quick loop (about 2 minutes): every test that runs no
 lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter]): no module imports from a layer above it
 	$(IN) $(PYX) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
 
-test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL (about 12 minutes on 2 cores)
+test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL (about 17 minutes on 2 cores)
 	$(IN) $(PYX) -m pytest -q -m slow
 
 models: $(NEEDS) ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1

@@ -122,7 +122,7 @@ def evaluate(n: int = 48, batch: int = 16) -> int:
 def awq_dtype(layers: int = 2) -> int:
     """How much the AWQ search's float32 (ours) differs from llm-awq's float16 (its model dtype in the paper's time):
     the same calibration blocks and search on the first `layers` decoder layers of SmolLM2, once in each dtype, and
-    the share of 4-bit codes that come out different (README, deviations)."""
+    the share of 4-bit codes that come out different (docs/compression.md, "Against the reference code")."""
     import torch
 
     from .compress.awq import awq_model

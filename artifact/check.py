@@ -29,7 +29,7 @@ CHECK = Profile("check", ("smollm2-135m-instruct", "smollm2-135m-instruct-gptq-4
 
 
 STEPS = ("environment", "versions", "gpu", "models", "checksums", "score", "diff")
-GPU_MINUTES = "≈5 minutes"  # an estimate: not yet measured on a GPU (README, "make check")
+GPU_MINUTES = "≈5 minutes"  # an estimate: not yet measured on a GPU (docs/image.md, "make check step by step")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from .pipeline import Profile
 
 DENSE = "smollm2-135m-instruct"
 # Sized to fit 15 minutes on 2 CPU cores from an empty store with items enough per column that a change larger
-# than the noise can show (README, "The demo"): items per task by perspective, one sample, 16-token replies.
+# than the noise can show (docs/evaluation.md, "The demo"): items per task by perspective, one sample, 16-token replies.
 DEMO_LIMITS = {"advglue": 10, "ood": 5, "adv_demo": 6, "ethics": 5, "fairness": 20, "toxicity": 5, "privacy": 1,
                "stereotype": 1, "mmlu": 6}
 DEMO = Profile("demo", (DENSE, "smollm2-135m-instruct-magnitude-2to4", "smollm2-135m-instruct-gptq-4bit-s0"), "all",

@@ -15,24 +15,34 @@ class Dimension:
     website: str | None = None  # column in the website's num_sheet.csv (1-decimal scores)
     website_full: str | None = None  # column in the older leaderboard_full.csv (2-decimal scores)
     scale: str = "0-100"
+    benchmark: str | None = None  # the data a local run reads ("decodingtrust" | "mmlu"); None: no local run yet
+
+    @property
+    def perspective(self) -> bool:
+        """Scored locally by a module of artifact/evaluate/ of the same name (`make eval PERSPECTIVE=<key>`)."""
+        return self.benchmark is not None
 
 
+DT = "decodingtrust"
 DIMENSIONS: tuple[Dimension, ...] = (
-    Dimension("mmlu", "MMLU", False, "MMLU"),
-    Dimension("advglue", "AdvGLUE++", True, "AdvGLUE++", "Adversarial Robustness"),
-    Dimension("ood", "OOD", True, "OOD", "Out-of-Distribution Robustness"),
-    Dimension("adv_demo", "Adv Demo", True, "Adv Demo", "Robustness to Adversarial Demonstrations"),
-    Dimension("ethics", "Ethics", True, "Ethics", "Machine Ethics"),
-    Dimension("fairness", "Fairness", True, "Fairness", "Fairness"),
-    Dimension("toxicity", "Toxicity", True, "Toxicity", "Toxicity"),
-    Dimension("privacy", "Privacy", True, "Privacy", "Privacy"),
-    Dimension("stereotype", "Stereotype", True, "Stereotype", "Stereotype Bias"),
+    Dimension("mmlu", "MMLU", False, "MMLU", benchmark="mmlu"),
+    Dimension("advglue", "AdvGLUE++", True, "AdvGLUE++", "Adversarial Robustness", benchmark=DT),
+    Dimension("ood", "OOD", True, "OOD", "Out-of-Distribution Robustness", benchmark=DT),
+    Dimension("adv_demo", "Adv Demo", True, "Adv Demo", "Robustness to Adversarial Demonstrations", benchmark=DT),
+    Dimension("ethics", "Ethics", True, "Ethics", "Machine Ethics", benchmark=DT),
+    Dimension("fairness", "Fairness", True, "Fairness", "Fairness", benchmark=DT),
+    Dimension("toxicity", "Toxicity", True, "Toxicity", "Toxicity", benchmark=DT),
+    Dimension("privacy", "Privacy", True, "Privacy", "Privacy", benchmark=DT),
+    Dimension("stereotype", "Stereotype", True, "Stereotype", "Stereotype Bias", benchmark=DT),
     Dimension("mtbench", "MT-Bench", False, scale="1-10"),
 )
 
 BY_KEY = {d.key: d for d in DIMENSIONS}
 BY_LABEL = {d.label: d for d in DIMENSIONS}
 TRUST = tuple(d for d in DIMENSIONS if d.trust)
+# What `make eval PERSPECTIVE=all` runs, in this order: the eight trust dimensions, then benign utility.
+PERSPECTIVES = tuple(d.key for d in TRUST if d.perspective) + tuple(d.key for d in DIMENSIONS
+                                                                     if not d.trust and d.perspective)
 # The nine columns of Table 3 and Figure 2, in the paper's order.
 PAPER_COLUMNS = ("mmlu",) + tuple(d.key for d in TRUST)
 

@@ -21,7 +21,8 @@ class UnknownNameError(ArtifactError):
         self.name = name
         self.suggestions = difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"unknown {self.kind} {name!r}{hint} ({self.list_hint})")
+        listed = self.list_hint.format(known=", ".join(dict.fromkeys(known)))
+        super().__init__(f"unknown {self.kind} {name!r}{hint} ({listed})")
 
 
 class UnknownModelError(UnknownNameError):
@@ -59,4 +60,4 @@ class FileFormatError(ArtifactError):
 
 class UnknownPerspectiveError(UnknownNameError):
     kind = "perspective"
-    list_hint = "use one of advglue, ood, adv_demo, ethics, fairness, mmlu, or all"
+    list_hint = "use one of {known}"  # the evaluation registry's names, and all

@@ -24,7 +24,7 @@ from .catalog import ModelSpec
 from .provenance import stamp
 from .settings import REPRODUCE, Settings
 
-# measured on 2 CPU cores (README, "The demo"): minutes to build each method's SmolLM2 variant
+# measured on 2 CPU cores (docs/evaluation.md, "The demo"): minutes to build each method's SmolLM2 variant
 MINUTES_TO_BUILD = {"none": 0.5, "magnitude": 0.1, "wanda": 0.2, "sparsegpt": 0.8, "gptq": 1.0, "awq": 1.0}
 # measured on 2 CPU cores: a pruned model's replies run to the token cap (1.2x the dense time); gptqmodel's CPU
 # kernel dequantizes on every step (1.9x)
@@ -40,7 +40,7 @@ class Profile:
     samples: int | None
     max_tokens: int | None
     scorer: str | None  # toxicity scorer; None where toxicity is not scored
-    minutes_per_eval: float  # per model on 2 CPU cores, measured (README); GPTQ's CPU kernel takes EVAL_FACTOR x
+    minutes_per_eval: float  # per model on 2 CPU cores, measured (docs/evaluation.md); GPTQ's CPU kernel takes EVAL_FACTOR x
 
     @property
     def root(self) -> Path:
@@ -107,8 +107,9 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
                                  toxicity_scorer=profile.scorer or settings.toxicity_scorer)
     for i, name in enumerate(profile.models, 1):
         log(f"{profile.name} [{i}/{len(profile.models)}] {name}: {profile.describe()}")
-        ev.evaluate(catalog.get(name), profile.perspectives, scoped, limit=profile.limit, samples=profile.samples,
-                    max_tokens=profile.max_tokens, progress=progress, log=log, batch_size=batch_size)
+        config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
+                               max_tokens=profile.max_tokens, batch_size=batch_size)
+        ev.evaluate(catalog.get(name), config, scoped, progress=progress, log=log)
     if record_new:
         from .report import build, recipes, sources
         result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, settings.results))

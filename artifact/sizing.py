@@ -28,7 +28,7 @@ def needs(recipe, scores) -> dict[str, list[str]]:
 
 
 def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
-    from .evaluate import interval, module
+    from .evaluate import get, interval
     from .evaluate.run import plan as eval_plan
     missing = needs(recipe, scores)
     columns = [BY_LABEL[c].key for c in recipe.columns if c in BY_LABEL] + \
@@ -37,8 +37,7 @@ def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
     for key in dict.fromkeys(columns):
         if key not in BY_KEY or key == "mtbench":
             continue
-        mod = module(key)
-        sized = interval.full_plan(mod, limit)
+        sized = interval.full_plan(get(key), limit)
         full_h = eval_plan(probe, key, settings, None, "subset")[0]["full_gpu_hours"]
         per_13b = None if full_h is None or sized["share"] is None else full_h * sized["share"]
         models = missing.get(key, [])

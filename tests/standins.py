@@ -8,7 +8,7 @@ starts, on loopback until interrupted:
 - a plain HTTP listing of DIR, for pip's --find-links (a wheelhouse, such as a local CPU build of torch).
 
 and writes HF_ENDPOINT=... and PIP_FIND_LINKS=... to FILE. With `docker build --network host` the build's RUN steps
-reach both (README, "Building the image without the registries"). The classifier is also what the scorer-step test
+reach both (docs/image.md, "Building the image without the registries"). The classifier is also what the scorer-step test
 serves, so the two agree on what a stand-in toxic-bert is.
 """
 from __future__ import annotations

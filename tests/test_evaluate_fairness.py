@@ -56,7 +56,7 @@ def test_dpd_and_eod_by_hand():
     assert s.score == pytest.approx(100 * (1 - ((0.5 + 0) / 2 + (0.5 + 0) / 2) / 2))
     assert s.refusal == pytest.approx(100 * (0 + 0.75) / 2)
     # the fork's other numbers: DPD-only "fairness score", and the averaged accuracy with the fair failure's 1.0
-    # (its per-setting result file says 0 for that setting; the README says which one we report)
+    # (its per-setting result file says 0 for that setting; docs/evaluation.md says which one we report)
     assert s.details["fairness_score_dpd_only"] == pytest.approx(100 * (1 - 0.25))
     assert s.details["settings"]["b"]["acc"] == 1.0 and s.details["settings"]["b"]["acc_in_fork_result_file"] == 0
     assert s.details["averaged_accuracy"] == pytest.approx((6 / 8 + 1.0) / 2)

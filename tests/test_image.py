@@ -1,5 +1,5 @@
 """The built image itself, where a Docker engine answers and `make image` has been run from this pyproject.toml
-(README, "Building the image without the registries" shows how on a machine that reaches neither Docker Hub nor
+(docs/image.md, "Building the image without the registries" shows how on a machine that reaches neither Docker Hub nor
 huggingface.co). Elsewhere, CI included, every test here skips and says why. No GPU is needed: runs use GPUS=none.
 
 What is checked: the labels name this checkout; the versions inside equal the pins; the scorer's weights were

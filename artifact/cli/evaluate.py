@@ -6,6 +6,7 @@ import argparse
 from tabulate import tabulate
 
 from .. import catalog
+from ..dimensions import PERSPECTIVES
 
 EXAMPLES = """examples:
   python -m artifact eval smollm2-135m-instruct --perspective all --limit 5       # the embedded model, CPU
@@ -57,9 +58,10 @@ def cmd_eval(args, settings) -> int:
         print(PLAN_NOTE)
         return 0
     pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
-    results = run.evaluate(spec, args.perspective, settings, limit=args.limit, data=args.data, mode=args.prompts,
-                           batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
-                           samples=args.samples, max_tokens=args.max_tokens, resamples=args.bootstrap)
+    config = run.EvalConfig(args.perspective, limit=args.limit, data=args.data, mode=args.prompts,
+                            samples=args.samples, max_tokens=args.max_tokens, seed=args.seed,
+                            resamples=args.bootstrap, batch_size=args.batch_size)
+    results = run.evaluate(spec, config, settings, progress=not args.no_progress)
     print(tabulate(run.summary(results), headers=["perspective", "score", "95% interval", "items", "refusal %",
                                                    "requests", "partial", "results"], tablefmt="github"))
     if any(r["partial"] for r in results):
@@ -80,8 +82,7 @@ def register(sub, epilog: str) -> None:
                                    "are appended as they finish: kill the run and start it again to resume.")
     e.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
     e.add_argument("--perspective", default="all", metavar="NAME",
-                   help="advglue, ood, adv_demo, ethics, fairness, toxicity, privacy, stereotype, mmlu, a "
-                        "comma-separated list, or all (default)")
+                   help=f"{', '.join(PERSPECTIVES)}, a comma-separated list, or all (default)")
     e.add_argument("--limit", type=int, metavar="N", help="N items of every task, a seeded random sample (a "
                                                           "partial score; the dry run shows the interval to expect)")
     e.add_argument("--data", default="subset", metavar="SOURCE",

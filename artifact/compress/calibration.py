@@ -148,7 +148,7 @@ def reference_tokenizer(folder: Path):
     loses its leading "▁", so every llama-2 calibration render ("<s>[INST] …", the literal <s> after the BOS)
     differs from the slow tokenizer in one id ("[" for "▁["). Loaded from the file as it is, with its
     Prepend("▁")+Replace normalizer, the ids equal the slow tokenizer's (measured on all 256 vendored Alpaca
-    records in the llama-2, vicuna_v1.1 and default renders and as plain documents; README, deviations)."""
+    records in the llama-2, vicuna_v1.1 and default renders and as plain documents; docs/compression.md, "Against the reference code")."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if type(tokenizer).__name__.startswith("LlamaTokenizer") and (Path(folder) / "tokenizer.json").is_file():

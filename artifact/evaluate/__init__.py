@@ -1,4 +1,5 @@
-"""Scoring a model the way the paper did: one module per perspective, each three pure parts.
+"""Scoring a model the way the paper did: one module per perspective, each three pure parts (the interface is
+`api.PerspectiveModule`; `get(name)` returns its registry entry, `api.Perspective`).
 
     requests(data, limit) -> [Request]      what to ask (prompts as message lists, generation settings, gold labels)
     parse(request, reply) -> dict           one reply, read the way the fork's score script reads it
@@ -19,13 +20,16 @@ from __future__ import annotations
 import importlib
 import zlib
 from dataclasses import dataclass, field
+from types import ModuleType
 
+from ..dimensions import BY_KEY
+from ..dimensions import PERSPECTIVES as _KEYS
 from ..errors import ArtifactError, UnknownPerspectiveError
 
-# registry: perspective key (the dimension key of artifact.dimensions) -> module name
-PERSPECTIVES = {"advglue": "advglue", "ood": "ood", "adv_demo": "adv_demo", "ethics": "ethics",
-                "fairness": "fairness", "toxicity": "toxicity", "privacy": "privacy", "stereotype": "stereotype",
-                "mmlu": "mmlu"}
+# The registry: every dimension of artifact.dimensions that has a `benchmark`, in PERSPECTIVE=all order; each is
+# implemented by the module of this package with the dimension's key as its name, wrapped once in get().
+PERSPECTIVES: tuple[str, ...] = _KEYS
+_REGISTRY: dict = {}
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,24 @@ class Score:
                 "details": self.details}
 
 
-def module(name: str):
+def get(name):
+    """The registry entry (`api.Perspective`) of a perspective: by key, or for its module; checked once."""
+    if isinstance(name, ModuleType):
+        name = name.__name__.rsplit(".", 1)[-1]
+    elif not isinstance(name, str):
+        return name  # already an entry
     if name not in PERSPECTIVES:
         raise UnknownPerspectiveError(name, list(PERSPECTIVES) + ["all"])
-    return importlib.import_module(f".{PERSPECTIVES[name]}", __name__)
+    if name not in _REGISTRY:
+        from .api import Perspective
+        d = BY_KEY[name]
+        _REGISTRY[name] = Perspective(name, d.label, d.benchmark, importlib.import_module(f".{name}", __name__))
+    return _REGISTRY[name]
+
+
+def module(name: str):
+    """The module implementing a perspective (tests and tools that call its pure parts directly)."""
+    return get(name).module
 
 
 def names(spec: str) -> list[str]:

@@ -46,7 +46,7 @@ class Backend:
         self.device, self.template, self.mode = device, template, mode
         self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
         # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
-        # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s -> see README)
+        # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s)
         self.max_batch_tokens = 65536 if device.startswith("cuda") else 2048
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(folder)

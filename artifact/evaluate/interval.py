@@ -21,15 +21,19 @@ import math
 
 from .. import confidence
 from ..confidence import LEVEL, half_width  # noqa: F401 (half_width: used by the engine and rescore)
+from . import get
+from .api import DEFAULT_ITEM_SD
 
 RESAMPLES, SEED = 1000, 0
 METHOD = "percentile bootstrap over items within strata (numpy Generator PCG64)"
-ITEM_SD = 50.0  # score points: a 0-100 rate whose items are each 0 or 100, at p = 0.5
+ITEM_SD = DEFAULT_ITEM_SD
 Z95 = 1.959964
 
 
+# `mod` below is a perspective: its registry entry, its key or its module (evaluate.get() accepts each)
+
 def key(mod, row: dict) -> tuple[str, ...]:
-    return tuple(str(x) for x in mod.stratum(row))
+    return tuple(str(x) for x in get(mod).stratum(row))
 
 
 def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
@@ -55,6 +59,7 @@ def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEE
     if not rows:
         return {**base, "ci95": None, "why": "no scored items: nothing to resample"}
     import numpy as np
+    mod = get(mod)
     groups = strata(mod, rows)
     rng = np.random.default_rng(seed)
     draws = [(v, rng.integers(0, len(v), size=(resamples, len(v)))) for v in groups.values()]
@@ -88,9 +93,9 @@ def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
     counts: dict[tuple, int] = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
-    if getattr(mod, "POOLED", False):
+    if get(mod).pooled:
         return {k: n / len(keys) for k, n in counts.items()}
-    top = getattr(mod, "WEIGHTS", None)
+    top = get(mod).weights
     out = {}
     for k in counts:
         w = 1.0
@@ -117,16 +122,16 @@ def from_counts(mod, counts: dict[tuple, int | None]) -> float | None:
     """The same bound from items per stratum; None when a count is unknown or there are none."""
     if not counts or any(not n for n in counts.values()):
         return None
-    keys = [k for k, n in counts.items() for _ in range(n)] if getattr(mod, "POOLED", False) else list(counts)
+    keys = [k for k, n in counts.items() for _ in range(n)] if get(mod).pooled else list(counts)
     w = weights(mod, keys)
-    sd = getattr(mod, "ITEM_SD", ITEM_SD)
+    sd = get(mod).item_sd
     return Z95 * sd * math.sqrt(sum(w[k] ** 2 / n for k, n in counts.items()))
 
 
 def full_plan(mod, limit: int | None) -> dict:
     """Planning without data (a table's dry run): the full benchmark's strata (`full_strata()`), LIMIT items of each
     or all of them; items, the share of the full run's items, and the expected half-width."""
-    full = {tuple(str(x) for x in k): n for k, n in mod.full_strata().items()}  # keys as key() makes them
+    full = {tuple(str(x) for x in k): n for k, n in get(mod).full_strata().items()}  # keys as key() makes them
     asked = {k: (limit if n is None else min(limit, n)) if limit else n for k, n in full.items()}
     known = None not in full.values()
     return {"items": sum(asked.values()) if None not in asked.values() else None,

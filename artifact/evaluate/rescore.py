@@ -55,7 +55,7 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     unknown = len(samples) - len(matched)
     if not matched:
         raise ArtifactError(f"{rel(folder)} holds no reply to any request of {p} on DATA={kind}; nothing to rescore")
-    scorer = _scorer(old, settings) if getattr(mod, "RATED", False) else None
+    scorer = _scorer(old, settings) if mod.rated else None
     rows = score_rows(mod, matched, samples, config.get("prompts", "fork"), scorer, folder.parents[3] / "_toxicity",
                       False, log)
     partial = old.get("partial", True)

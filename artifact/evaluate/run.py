@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import hashlib
 import time
 
@@ -13,7 +14,7 @@ from ..catalog.spec import ModelSpec
 from ..errors import ArtifactError, NotInStoreError
 from ..provenance import rel, stamp
 from ..settings import Settings, pick_device
-from . import LIMIT_SAMPLING, interval, module, names
+from . import LIMIT_SAMPLING, get, interval, names
 from .data import source
 from .results import Results, digest
 
@@ -43,13 +44,42 @@ def limit_for(limit, perspective: str) -> int | None:
     return n
 
 
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation's settings (`make eval` variables); checked before any model loads."""
+
+    perspectives: str = "all"  # PERSPECTIVE=: all, one name, or a comma list
+    limit: int | dict | None = None  # LIMIT=: items per task, one number or (a profile's) a dict by perspective
+    data: str = "subset"  # DATA=: subset | hub | <dir>
+    mode: str = "fork"  # PROMPTS=: fork (the paper's prompts, quirks included) | intended
+    samples: int | None = None  # SAMPLES=: cap on samples per multi-sample request
+    max_tokens: int | None = None  # MAX_TOKENS=: cap on every reply's tokens
+    seed: int = 0  # sampling seed
+    resamples: int = interval.RESAMPLES  # BOOTSTRAP=: resamples of the interval
+    batch_size: int | None = None  # BATCH_SIZE=: requests padded together (None: the backend's default)
+    device: str | None = None  # None: ARTIFACT_DEVICE, else CUDA where torch sees a GPU
+
+    def check(self) -> None:
+        if self.resamples < 1:
+            raise ArtifactError(f"BOOTSTRAP={self.resamples} asks for no resamples; give a positive number "
+                                f"(default {interval.RESAMPLES})")
+        if self.mode not in ("fork", "intended"):
+            raise ArtifactError(f"PROMPTS={self.mode} is not a prompt mode; use fork (the paper's) or intended")
+        if self.samples is not None and self.samples < 1:
+            raise ArtifactError(f"SAMPLES={self.samples} asks for no samples; give a positive number, or leave it "
+                                "unset")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ArtifactError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
+                                "unset")
+
+
 def build(perspective: str, data: str, settings: Settings, limit, samples: int | None = None,
           max_tokens: int | None = None):
-    """(module, data source, requests, missing parts, capped); `samples` caps the samples of multi-sample requests
-    and `max_tokens` the tokens of every reply (quick runs: `capped` is then true and the score partial)."""
+    """(registry entry, data source, requests, missing parts, capped); `samples` caps the samples of multi-sample
+    requests and `max_tokens` the tokens of every reply (quick runs: `capped` is then true and the score partial)."""
     limit = limit_for(limit, perspective)
-    mod = module(perspective)
-    src = source("mmlu" if perspective == "mmlu" else "decodingtrust", data, settings)
+    mod = get(perspective)
+    src = source(mod.benchmark, data, settings)
     reqs, missing = mod.requests(src, limit)
     capped = False
     if samples is not None and any(r.n > samples for r in reqs):
@@ -72,10 +102,9 @@ def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: st
         prompt_tok = [sum(len(m["content"]) for m in r.messages) / 4 if not isinstance(r.messages, str)
                       else len(r.messages) / 4 for r in reqs]  # ~4 characters per token
         avg = sum(prompt_tok) / len(prompt_tok) if prompt_tok else 0
-        full = mod.FULL_REQUESTS
-        gens = getattr(mod, "FULL_GENERATIONS", (full or 0) * getattr(mod, "SAMPLES", 1))  # replies in the full run
-        full_tokens = (gens * (avg + mod.MAX_TOKENS)) if full else None
-        gpu_h = (gens * (avg / PREFILL_TOK_S + mod.MAX_TOKENS / DECODE_TOK_S)) / 3600 if full else None
+        full, gens = mod.full_requests, mod.full_generations  # requests and replies of the full run
+        full_tokens = (gens * (avg + mod.max_tokens)) if full else None
+        gpu_h = (gens * (avg / PREFILL_TOK_S + mod.max_tokens / DECODE_TOK_S)) / 3600 if full else None
         here = sum(r.n * (t / PREFILL_TOK_S + r.max_tokens / DECODE_TOK_S) for t, r in zip(prompt_tok, reqs,
                                                                                            strict=True)) / 3600
         rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
@@ -87,27 +116,33 @@ def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: st
     return rows
 
 
-def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int | dict | None = None,
-             data: str = "subset", mode: str = "fork", batch_size: int | None = None, device: str | None = None,
-             seed: int = 0, progress: bool = True, samples: int | None = None, max_tokens: int | None = None,
-             resamples: int = interval.RESAMPLES, log=print) -> list[dict]:
-    """Score `spec` on `perspectives`; `limit` is items per task, one number or a dict by perspective."""
-    if resamples < 1:
-        raise ArtifactError(f"BOOTSTRAP={resamples} asks for no resamples; give a positive number (default "
-                            f"{interval.RESAMPLES})")
-    if mode not in ("fork", "intended"):
-        raise ArtifactError(f"PROMPTS={mode} is not a prompt mode; use fork (the paper's) or intended")
-    if samples is not None and samples < 1:
-        raise ArtifactError(f"SAMPLES={samples} asks for no samples; give a positive number, or leave it unset")
-    if max_tokens is not None and max_tokens < 1:
-        raise ArtifactError(f"MAX_TOKENS={max_tokens} allows no reply; give a positive number, or leave it unset")
-    chosen = names(perspectives)
+@dataclass
+class _Run:
+    """What every perspective of one evaluation shares: the model, its backend, the settings and the config."""
+
+    spec: ModelSpec
+    config: EvalConfig
+    settings: Settings
+    backend: object
+    model_sha: str
+    recipe: dict
+    scorer: object
+    progress: bool
+    log: object
+
+
+def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: bool = True,
+             log=print) -> list[dict]:
+    """Score `spec` as `config` says (perspectives, LIMIT, data, prompts, caps, seed, bootstrap); every input is
+    checked before the model loads. Reads the model from the store and never writes to it."""
+    config.check()
     # every input is checked before the model loads
-    builds = {p: build(p, data, settings, limit, samples, max_tokens) for p in chosen}
+    builds = {p: build(p, config.data, settings, config.limit, config.samples, config.max_tokens)
+              for p in names(config.perspectives)}
     from . import scorers
     scorer = scorers.get(settings.toxicity_scorer, settings) if any(
-        getattr(b[0], "RATED", False) for b in builds.values()) else None  # a missing key fails before generation
-    device = device or pick_device(settings)
+        b[0].rated for b in builds.values()) else None  # a missing key fails before generation
+    device = config.device or pick_device(settings)
     if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
         raise ArtifactError(f"{spec.name} has {spec.base.arch.params / 1e9:.0f}B parameters and no CUDA GPU is "
                             "visible; run on a GPU machine (`make check` reports what it sees) or set "
@@ -119,20 +154,20 @@ def evaluate(spec: ModelSpec, perspectives: str, settings: Settings, limit: int 
                             f"MODEL={spec.name}` and re-pull or rebuild it")
     recipe = store.read_recipe(folder) or {}
     model_sha = hashlib.sha256((folder / store.MANIFEST).read_bytes()).hexdigest()
-    from .backend import Backend, Meter
+    from .backend import Backend
     t0 = time.perf_counter()
-    backend = Backend(folder, device, spec.chat_template, mode, batch_size)
+    backend = Backend(folder, device, spec.chat_template, config.mode, config.batch_size)
     log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
-        f"prompts {mode}, batch {backend.batch_size})")
-    out = []
-    for p, (mod, src, reqs, missing, capped) in builds.items():
-        out.append(_one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit_for(limit, p),
-                        seed, progress, log, Meter, scorer, capped, resamples))
-    return out
+        f"prompts {config.mode}, batch {backend.batch_size})")
+    run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log)
+    return [_one(run, p, *built) for p, built in builds.items()]
 
 
-def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings, limit, seed, progress, log, Meter,
-         scorer=None, capped=False, resamples=interval.RESAMPLES):
+def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
+    from .backend import Meter
+    spec, backend, settings, log, progress = run.spec, run.backend, run.settings, run.log, run.progress
+    limit, seed, scorer = limit_for(run.config.limit, p), run.config.seed, run.scorer
+    model_sha, recipe = run.model_sha, run.recipe
     texts = {r.key: backend.render(r.messages) for r in reqs}
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     gen = sorted({(r.max_tokens, r.temperature, r.n, (*r.stop, *backend.stop_str)) for r in reqs})
@@ -167,17 +202,15 @@ def _one(p, mod, src, reqs, missing, spec, backend, model_sha, recipe, settings,
         if done[r.key]["prompt_sha256"] != shas[r.key]:
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
     rows = score_rows(mod, reqs, done, backend.mode, scorer, settings.results / "eval" / "_toxicity", progress, log)
-    named = mod.SCORER
-    if getattr(mod, "RATED", False):
-        named = f"{mod.SCORER}; toxicity scored by {scorer.id}"
+    named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else mod.scorer
     partial = src.partial or limit is not None or capped
     score = mod.aggregate(rows, partial=partial, missing=missing)
-    ci = interval.bootstrap(mod, rows, resamples)
+    ci = interval.bootstrap(mod, rows, run.config.resamples)
     result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
               "ci95": ci["ci95"], "items": len(rows), "interval": ci,
               "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
               "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
-              if getattr(mod, "RATED", False) else None,
+              if mod.rated else None,
               "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
               "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
               "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),
@@ -203,12 +236,9 @@ def score_rows(mod, reqs, done: dict[str, dict], mode: str, scorer=None, cache=N
     """The rows aggregate() reads: each request's meta, its stored replies as the perspective parses them, and the
     prompt mode; toxicity texts are then rated by `scorer` through its cache folder. The engine and the rescore
     (rescore.py) both score stored replies with this."""
-    rows = []
-    for r in reqs:
-        replies = done[r.key]["replies"]
-        parsed = mod.parse_all(r, replies) if hasattr(mod, "parse_all") else mod.parse(r, replies[0])
-        rows.append({**r.meta, **parsed, "key": r.key, "prompts": mode})
-    if getattr(mod, "RATED", False):
+    mod = get(mod)
+    rows = [{**r.meta, **mod.parse(r, done[r.key]["replies"]), "key": r.key, "prompts": mode} for r in reqs]
+    if mod.rated:
         from . import scorers
         scores = scorers.rate([t for r in rows for t in r["texts"]], scorer, cache, progress, log)
         rows = [mod.rate(r, scores) for r in rows]

@@ -11,7 +11,7 @@ WARN     outside tolerance, but the recipe explains it as a known mismatch in th
 FAIL     outside both, unexplained
 NOT-RUN  no reproduced value (the source has no score for a model of the cell, or no recipe row)
 
-The rule and its numbers live in reproduce/tolerances.toml; the README repeats the rule.
+The rule and its numbers live in reproduce/tolerances.toml; docs/tables.md repeats the rule.
 """
 from __future__ import annotations
 
