@@ -8,6 +8,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 HUB_TOKEN = "hf_TESTtokenZZ9cantappearANYWHERE"
+# Fixtures that convert or load SmolLM2: a test using one is marked `model` (make test-fast leaves it out).
+MODEL_FIXTURES = {"session_store", "smol_base", "smol_tokenizer", "tiny_llama"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ def test_dry_run_lists_models_steps_and_time(tmp_path):
     assert not (tmp_path / "store").exists() and not (tmp_path / "results").exists()
 
 
+@pytest.mark.model
 def test_the_whole_check_on_this_cpu_passes_against_the_recorded_numbers(tmp_path, session_store, smol_base):
     with open(check.CHECK.root / "reference" / "check.csv", newline="") as f:
         recorded = {r["Method"]: float(r["MMLU"]) for r in csv.DictReader(f)}

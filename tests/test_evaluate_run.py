@@ -11,6 +11,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.model  # SmolLM2 generates in a subprocess
+
 MODEL = "smollm2-135m-instruct"
 
 

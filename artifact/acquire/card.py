@@ -1,10 +1,10 @@
 """The model card pushed with a rebuilt model: what it is, how it was made, its checksums, any scores, the paper."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..catalog import ModelSpec
+from ..results import read_scores
 
 CITATION = """@inproceedings{hong2024decoding,
   title     = {Decoding Compressed Trust: Scrutinizing the Trustworthiness of Efficient LLMs Under Compression},
@@ -21,11 +21,8 @@ def _licence_tag(licence: str) -> str:
 
 
 def _scores(results: Path, spec: ModelSpec) -> list[str]:
-    rows = []
-    for path in sorted((results / "eval").glob("**/score.json")):
-        data = json.loads(path.read_text())
-        if data.get("model") in spec.all_ids():
-            rows.append(f"| {data.get('dimension')} | {data.get('score')} | {data.get('scorer', '')} |")
+    rows = [f"| {r.dimension} | {r.data.get('score')} | {r.data.get('scorer', '')} |" for r in read_scores(results)
+            if r.model in spec.all_ids()]
     if not rows:
         return ["No scores were computed for this model yet (`make eval MODEL=...`)."]
     return ["| dimension | score | scorer |", "| --- | --- | --- |", *rows]

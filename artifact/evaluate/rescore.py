@@ -8,22 +8,14 @@ scoring code changed, and the rescore says which. This is how a score.json from 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ArtifactError
 from ..provenance import rel, stamp
-from .results import read_rows, write_atomic
+from .. import results as results_mod
+from ..results import Results, read_rows
 
-FOLDERS = "*/*/*/config.json"  # under <eval>/<model>/
-
-
-def folders(results: Path, model: str | None = None) -> list[Path]:
-    """Result folders of full runs (results/eval) and of the recorded profiles (results/demo/eval, ...)."""
-    out = []
-    for base in [results / "eval", *sorted(results.glob("*/eval"))]:
-        out += [p.parent for p in base.glob(f"{model or '*'}/{FOLDERS}")]
-    return sorted(out)
+folders = results_mod.result_folders
 
 
 def _scorer(score: dict, settings):
@@ -38,10 +30,9 @@ def _scorer(score: dict, settings):
 def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict:
     from . import interval
     from .run import build, score_rows
+    res = Results(folder)
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        old = json.loads((folder / "score.json").read_text(encoding="utf-8")) if (folder / "score.json").is_file() \
-            else {}
+        config, old = res.read_config(), res.read_score()
         p = config["perspective"]
         kind = data or config["data"]["kind"]
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -50,14 +41,13 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     if kind == "local":
         raise ArtifactError(f"{rel(folder)} was scored on a local data folder; rescore it with DATA=<that folder>")
     mod, src, reqs, missing, _ = build(p, kind, settings, None)
-    samples = {r["key"]: r for r in read_rows(folder / "samples.jsonl")}
+    samples = {r["key"]: r for r in read_rows(res.samples)}
     matched = [r for r in reqs if r.key in samples]
     unknown = len(samples) - len(matched)
     if not matched:
         raise ArtifactError(f"{rel(folder)} holds no reply to any request of {p} on DATA={kind}; nothing to rescore")
     scorer = _scorer(old, settings) if mod.rated else None
-    rows = score_rows(mod, matched, samples, config.get("prompts", "fork"), scorer, folder.parents[3] / "_toxicity",
-                      False, log)
+    rows = score_rows(mod, matched, samples, config.get("prompts", "fork"), scorer, res.toxicity_cache, False, log)
     partial = old.get("partial", True)
     score = mod.aggregate(rows, partial=partial, missing=old.get("missing", missing))
     ci = interval.bootstrap(mod, rows, resamples)
@@ -69,7 +59,7 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     new.setdefault("model", folder.parents[2].name)
     new.setdefault("perspective", p)
     new.setdefault("dimension", p)
-    write_atomic(folder / "score.json", new)
+    res.write_score(new)
     hw = interval.half_width(ci["ci95"])
     log(f"{rel(folder)}: {p} {'n/a' if score.score is None else f'{score.score:.2f}'}"
         + ("" if hw is None else f" ± {hw:.2f}") + f" ({len(rows)} items)"
@@ -82,6 +72,6 @@ def rescore(settings, model: str | None = None, resamples: int = 1000, data: str
             log=print) -> list[dict]:
     found = folders(settings.results, model)
     if not found:
-        where = settings.results / "eval" / (model or "")
+        where = results_mod.eval_root(settings.results) / (model or "")
         raise ArtifactError(f"no evaluation results under {where}; run make eval first")
     return [rescore_folder(f, settings, resamples, data, log) for f in found]

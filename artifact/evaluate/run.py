@@ -16,7 +16,8 @@ from ..provenance import rel, stamp
 from ..settings import Settings, pick_device
 from . import LIMIT_SAMPLING, get, interval, names
 from .data import source
-from .results import Results, digest
+from .. import results as results_mod
+from ..results import digest
 
 # Rough throughput of a 13B model in bf16 on one H100 with batched generation, for dry-run estimates only
 # (not measured by this project): prompt tokens and generated tokens per second.
@@ -178,7 +179,7 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                              for m, t, n, st in gen],
               "requests": digest([[r.key, texts[r.key]] for r in reqs])}
     chash = digest(config)[:16]
-    res = Results(settings.results / "eval" / spec.name / model_sha[:16] / p / chash)
+    res = results_mod.folder(settings.results, spec.name, model_sha, p, chash)
     res.start(config)
     done = res.done()
     batches = backend.batches(reqs, texts)
@@ -201,7 +202,7 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
     for r in reqs:
         if done[r.key]["prompt_sha256"] != shas[r.key]:
             raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-    rows = score_rows(mod, reqs, done, backend.mode, scorer, settings.results / "eval" / "_toxicity", progress, log)
+    rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
     named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else mod.scorer
     partial = src.partial or limit is not None or capped
     score = mod.aggregate(rows, partial=partial, missing=missing)

@@ -20,9 +20,6 @@ SOURCE_TEXT = {
     "published": "SOURCE=published: replay of the authors' published per-model scores (project website), "
                  "not a local run",
     "local": "SOURCE=local: this artifact's own evaluation results",
-    "demo": "make demo: this artifact's own small runs on the embedded SmolLM2 models, against its recorded numbers",
-    "check": "make check: the dense SmolLM2 and its GPTQ 4-bit build on the vendored MMLU questions, against the "
-             "numbers this project recorded on a CPU",
     "generated": "generated from the model catalog, the method registry and the evaluated dimensions",
 }
 
@@ -34,6 +31,7 @@ class Report:
     claims: list[claims_mod.ClaimResult]
     tolerance_text: str
     provenance: dict
+    about: str | None = None  # a recorded profile's description (reproduce/tolerances.toml); None: not recorded
 
     @property
     def exit_code(self) -> int:
@@ -45,7 +43,7 @@ class Report:
 
     def header(self) -> str:
         r = self.result.recipe
-        lines = [f"# {r.title}", "", f"_{SOURCE_TEXT[self.result.source]}._ Paper: {r.paper}."]
+        lines = [f"# {r.title}", "", f"_{self.about or SOURCE_TEXT[self.result.source]}._ Paper: {r.paper}."]
         if r.notes:
             lines += ["", r.notes.strip()]
         return "\n".join(lines)
@@ -53,7 +51,7 @@ class Report:
     @property
     def ref_label(self) -> str:
         """What the reference numbers are: the paper's, or this project's own recorded run (make demo, check)."""
-        return "recorded" if self.result.source in sources.RECORDED else "paper"
+        return "recorded" if self.about else "paper"
 
     @property
     def changes(self) -> list[dict]:
@@ -104,7 +102,7 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance
     if recipe.kind != "generated" and recipe.tolerance not in tol.published:
         raise FileFormatError(recipe.path, None, f"tolerance {recipe.tolerance!r} is not one of "
                                                  f"{', '.join(tol.published)} in {tol.path.name}")
-    scores = None if recipe.kind == "generated" else sources.get(source, results, root)
+    scores = None if recipe.kind == "generated" else sources.get(source, results, root, tol.recorded)
     result = build_mod.build(recipe, scores)
     cells = diff_mod.diff(result, tol)
     checked = claims_mod.check_all(result)
@@ -122,7 +120,7 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance
     prov = {**stamp(), "recipe": file_record(recipe.path), "tolerances": file_record(tol.path)}
     if recipe.reference:
         prov["reference"] = file_record(recipe.reference)
-    return Report(result, cells, checked, tol_text, prov)
+    return Report(result, cells, checked, tol_text, prov, tol.about.get(result.source))
 
 
 def write(report: Report, results: Path) -> list[Path]:

@@ -15,7 +15,6 @@ local      our own evaluation results: `<results>/eval/**/score.json`, one file 
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from .. import catalog
 from ..dimensions import BY_KEY, DIMENSIONS, Dimension
 from ..errors import ArtifactError, FileFormatError
 from ..provenance import rel, sha256_file
+from ..results import eval_root, read_scores
 from ..settings import REPRODUCE
 
 WEBSITE = REPRODUCE / "reference" / "website"
@@ -83,33 +83,25 @@ class PublishedScores:
         return {m for m, _ in self.sheet} | {m for m, _ in self.full}
 
 
-RECORDED = ("demo", "check")  # artifact/demo.py's profiles: their runs live in <results>/<name>/, apart from full runs
-
-
 class LocalScores:
     def __init__(self, results: Path, partial_ok: bool = False, name: str = "local"):
-        self.root, self.name = results / "eval", name
+        self.root, self.name = eval_root(results), name
         self.values: dict[tuple[str, str], Value] = {}
         self.partial: list[str] = []  # score files left out because they are partial
-        for path in sorted(self.root.glob("**/score.json")):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("score") is None or (data.get("partial") and not partial_ok and not sampled(data)):
-                    self.partial.append(rel(path))
-                    continue
-                spec = catalog.load().find(data["model"])
-                dim = BY_KEY[data["dimension"]]
-                value = float(data["score"])
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                raise FileFormatError(path, None, f"not a readable score file ({e!r})") from None
+        for record in read_scores(results):  # the results contract: every record checked on reading
+            path = record.path
+            if record.score is None or (record.partial and not partial_ok and not record.sampled):
+                self.partial.append(rel(path))
+                continue
+            spec = catalog.load().find(record.model)
+            dim = BY_KEY.get(record.dimension)
+            if dim is None:
+                raise FileFormatError(path, None, f"dimension {record.dimension!r} is not one of "
+                                                  f"{', '.join(BY_KEY)}")
             if spec is None:
-                raise FileFormatError(path, None, f"model {data['model']!r} is not in the catalog")
-            key = (spec.id, dim.key)
-            origin = {"source": "local", "file": rel(path), "sha256": sha256_file(path),
-                      **{k: data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "limit")}}
-            ci, reps = data.get("ci95"), (data.get("interval") or {}).get("replicates")
-            interval = {"ci95": tuple(ci) if ci else None, "items": data.get("items"),
-                        "replicates": tuple(reps) if reps and None not in reps else None}
+                raise FileFormatError(path, None, f"model {record.model!r} is not in the catalog")
+            key, value, origin = (spec.id, dim.key), record.score, record.origin()
+            interval = {"ci95": record.ci95, "items": record.items, "replicates": record.replicates}
             if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:
                 raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
                                     f"({self.values[key].origin['file']} and {origin['file']}); remove one")
@@ -119,25 +111,23 @@ class LocalScores:
         return self.values.get((spec.id, dim.key))
 
 
-def sampled(score: dict) -> bool:
-    """A score whose only difference from the full benchmark is LIMIT (a seeded random sample of the full data's
-    items per task, with its interval): it stands for the full score, so local tables use it. The vendored subset,
-    SAMPLES/MAX_TOKENS caps and missing inputs measure something else and stay out."""
-    kind = (score.get("data") or {}).get("kind")
-    return bool(score.get("limit")) and kind in ("hub", "local") and not score.get("missing") and \
-        score.get("ci95") is not None
-
-
 @lru_cache(maxsize=4)
 def published(website: Path = WEBSITE) -> PublishedScores:
     return PublishedScores(website)
 
 
-def get(name: str, results: Path, recipes: Path = REPRODUCE):
+def get(name: str, results: Path, recipes: Path = REPRODUCE, recorded=None):
+    """The scores of SOURCE=`name`; `recorded`: the recorded profiles' names (default: those of the recipes'
+    tolerances.toml)."""
     if name == "published":
         return published(recipes / "reference" / "website")
     if name == "local":
         return LocalScores(results)
-    if name in RECORDED:  # make demo's / make check's own runs: small LIMITs, so partial by design
+    if recorded is None:
+        from .tolerances import load
+        recorded = load(recipes / "tolerances.toml").recorded
+    if name in recorded:
+        # a recorded profile's own runs (make demo, make check: its section in tolerances.toml) live in
+        # <results>/<name>/, apart from full runs; small LIMITs, so partial by design
         return LocalScores(results / name, partial_ok=True, name=name)
     raise ArtifactError(f"unknown SOURCE {name!r}; use SOURCE=published (the paper's scores) or SOURCE=local")

@@ -11,7 +11,6 @@ from .. import catalog
 from ..dimensions import BY_KEY, BY_LABEL
 from ..errors import FileFormatError
 from ..settings import REPRODUCE
-from .sources import RECORDED
 
 PATH = REPRODUCE / "tolerances.toml"
 
@@ -23,7 +22,10 @@ class Tolerances:
     warn_factor: float  # local runs: beyond tolerance but within warn_factor x tolerance is WARN
     derive_from: tuple[tuple[str, ...], ...]  # seed groups the local trust tolerances are derived from
     path: Path = PATH
-    recorded: dict[str, tuple[float, float]] = field(default_factory=dict)  # make demo / make check: (tolerance, warn band) vs recorded
+    # recorded profiles (make demo, make check): (tolerance, warn band) against this project's recorded numbers, and
+    # what the profile is, from every other section of the file that has `absolute`, `warn` and `about`
+    recorded: dict[str, tuple[float, float]] = field(default_factory=dict)
+    about: dict[str, str] = field(default_factory=dict)
 
     def for_cell(self, source: str, klass: str, column: str, metric: str | None = None) -> tuple[float, float]:
         """(tolerance, warn band) of one cell; warn band 0 means no WARN band."""
@@ -36,13 +38,19 @@ class Tolerances:
         return tol, tol * self.warn_factor
 
 
+def _profile(key: str, section) -> bool:
+    return key not in ("published", "local") and isinstance(section, dict) and {"absolute", "warn", "about"} <= set(
+        section)
+
+
 def load(path: Path = PATH) -> Tolerances:
     try:
         d = tomllib.loads(path.read_text(encoding="utf-8"))
         t = Tolerances({k: float(v) for k, v in d["published"].items()},
                        {k: float(v) for k, v in d["local"]["per_dimension"].items()},
                        float(d["local"]["warn_factor"]), tuple(tuple(g) for g in d["local"]["derive_from"]), path,
-                       {k: (float(d[k]["absolute"]), float(d[k]["warn"])) for k in RECORDED})
+                       {k: (float(v["absolute"]), float(v["warn"])) for k, v in d.items() if _profile(k, v)},
+                       {k: str(v["about"]) for k, v in d.items() if _profile(k, v)})
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise FileFormatError(path, None, f"cannot read tolerances ({e!r})") from None
     missing = [k for k in (*BY_KEY, "derived") if k not in t.local]

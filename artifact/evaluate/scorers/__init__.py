@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 
 from ...errors import ArtifactError
-from ..results import append_rows, read_rows
+from ...results import append_rows, read_rows
 
 NAMES = ("perspective", "toxic-bert", "profanity")
 PAPER = "perspective"

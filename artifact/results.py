@@ -1,0 +1,185 @@
+"""The results contract: the one module that knows the results folder layout and the score record.
+
+    <results>/eval/<model>/<model digest>/<perspective>/<config hash>/   one evaluation (Results)
+        config.json    what the hash covers: prompts mode, template, data source and files, limit, generation
+        samples.jsonl  one line per finished request (key, prompt sha256, replies), appended and flushed per batch
+        score.json     the score record (SCHEMA), with its interval and provenance
+    <results>/eval/_toxicity/                                         the toxicity scorers' cache
+    <results>/<profile>/eval/...                                      a recorded profile's runs (make demo, check)
+    <results>/tables/                                                 built tables and their diffs
+
+Evaluation writes through `Results` (a killed run leaves at most a torn last line, which the next run cuts off
+before appending); reports read scores only through `read_scores()`, which checks every record it returns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FileFormatError
+from .provenance import rel, sha256_file
+
+SCHEMA = 1  # the score record's version ("schema" in score.json); a record without it predates versioning (same fields)
+EVAL = "eval"
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def eval_root(results: Path) -> Path:
+    return results / EVAL
+
+
+def toxicity_cache(results: Path) -> Path:
+    return results / EVAL / "_toxicity"
+
+
+def folder(results: Path, model: str, model_digest: str, perspective: str, config_hash: str) -> "Results":
+    """The folder of one evaluation: a model revision (its store manifest's digest), a perspective, a config."""
+    return Results(results / EVAL / model / model_digest[:16] / perspective / config_hash)
+
+
+def result_folders(results: Path, model: str | None = None) -> list[Path]:
+    """Evaluation folders (those with a config.json) of full runs (<results>/eval) and of the recorded profiles
+    (<results>/<profile>/eval), one model's where given."""
+    out = []
+    for base in [eval_root(results), *sorted(results.glob(f"*/{EVAL}"))]:
+        out += [p.parent for p in base.glob(f"{model or '*'}/*/*/*/config.json")]
+    return sorted(out)
+
+
+class Results:
+    """One evaluation folder: its config, its append-only samples and its score record."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.samples = folder / "samples.jsonl"
+        self.score = folder / "score.json"
+        self.config = folder / "config.json"
+
+    @property
+    def toxicity_cache(self) -> Path:
+        """The toxicity scorers' cache of the results tree this folder belongs to."""
+        return self.folder.parents[3] / "_toxicity"
+
+    def read_config(self) -> dict:
+        return json.loads(self.config.read_text(encoding="utf-8"))
+
+    def read_score(self) -> dict:
+        """The raw score record ({} when none was written yet)."""
+        return json.loads(self.score.read_text(encoding="utf-8")) if self.score.is_file() else {}
+
+    def start(self, config: dict) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.config.is_file():
+            write_atomic(self.config, config)
+
+    def done(self) -> dict[str, dict]:
+        """Finished samples by key; a torn trailing line (the run was killed mid-write) is cut off the file."""
+        return {row["key"]: row for row in read_rows(self.samples)}
+
+    def append(self, rows: list[dict]) -> None:
+        append_rows(self.samples, rows)
+
+    def write_score(self, score: dict) -> None:
+        write_atomic(self.score, {"schema": SCHEMA, **{k: v for k, v in score.items() if k != "schema"}})
+
+    def __str__(self) -> str:
+        return rel(self.folder)
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """One score.json as the report reads it: checked on reading, the raw record kept for provenance."""
+
+    path: Path
+    data: dict
+
+    @classmethod
+    def read(cls, path: Path) -> "ScoreRecord":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise FileFormatError(path, None, f"not a readable score file ({type(e).__name__}); rerun `make eval` or "
+                                              "`make rescore` to rewrite it") from None
+        if not isinstance(data, dict):
+            raise FileFormatError(path, None, "a score file holds one JSON object")
+        schema = data.get("schema", 0)
+        if not isinstance(schema, int) or schema > SCHEMA:
+            raise FileFormatError(path, None, f"score record schema {schema!r} is newer than this code reads "
+                                              f"({SCHEMA}); update the checkout")
+        for k in ("model", "dimension"):
+            if not isinstance(data.get(k), str):
+                raise FileFormatError(path, None, f"the score record has no {k!r}")
+        s = data.get("score")
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float))):
+            raise FileFormatError(path, None, f"score {s!r} is not a number")
+        return cls(path, data)
+
+    model = property(lambda self: self.data["model"])
+    dimension = property(lambda self: self.data["dimension"])
+    score = property(lambda self: None if self.data.get("score") is None else float(self.data["score"]))
+    partial = property(lambda self: bool(self.data.get("partial")))
+    items = property(lambda self: self.data.get("items"))
+
+    @property
+    def ci95(self) -> tuple | None:
+        ci = self.data.get("ci95")
+        return tuple(ci) if ci else None
+
+    @property
+    def replicates(self) -> tuple | None:
+        reps = (self.data.get("interval") or {}).get("replicates")
+        return tuple(reps) if reps and None not in reps else None
+
+    @property
+    def sampled(self) -> bool:
+        """Its only difference from the full benchmark is LIMIT (a seeded random sample of the full data's items per
+        task, with its interval): it stands for the full score. The vendored subset, SAMPLES/MAX_TOKENS caps and
+        missing inputs measure something else."""
+        kind = (self.data.get("data") or {}).get("kind")
+        return bool(self.data.get("limit")) and kind in ("hub", "local") and not self.data.get("missing") and \
+            self.data.get("ci95") is not None
+
+    def origin(self) -> dict:
+        """Where the number comes from, for a table cell's provenance."""
+        return {"source": "local", "file": rel(self.path), "sha256": sha256_file(self.path),
+                **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "limit")}}
+
+
+def read_scores(results: Path, model: str | None = None) -> list[ScoreRecord]:
+    """Every score record under `<results>/eval/` (one model's folder where given), in path order, each checked."""
+    base = eval_root(results) / model if model else eval_root(results)
+    return [ScoreRecord.read(p) for p in sorted(base.glob("**/score.json"))]
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The JSON lines of an append-only file; a torn trailing line (a kill mid-write) is cut off the file, so the
+    next append starts on a fresh line."""
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    keep = data[:data.rfind(b"\n") + 1]
+    if len(keep) != len(data):
+        with open(path, "r+b") as f:
+            f.truncate(len(keep))
+    return [json.loads(line) for line in keep.decode("utf-8").splitlines()]
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append JSON lines and fsync them: what is on disk survives a kill."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_atomic(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

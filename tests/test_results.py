@@ -1,0 +1,68 @@
+"""The results contract (artifact/results.py): the layout, the versioned score record, and the report reading local
+scores only through it."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from artifact import catalog, results
+from artifact.acquire.card import model_card
+from artifact.errors import FileFormatError
+from artifact.report import sources
+from artifact.settings import ROOT
+
+MODEL = "llama-2-13b-chat"
+
+
+def _write(tmp_path, score: dict, perspective="ethics", chash="c0ffee"):
+    res = results.folder(tmp_path, MODEL, "ab" * 32, perspective, chash)
+    res.start({"perspective": perspective})
+    res.write_score({"model": MODEL, "dimension": perspective, "score": 61.5, "config_hash": chash, **score})
+    return res
+
+
+def test_a_written_record_has_the_layout_and_schema_and_reads_back(tmp_path):
+    res = _write(tmp_path, {"ci95": [60.0, 63.0], "items": 40, "interval": {"replicates": [61.0, 62.0]}})
+    assert res.folder == tmp_path / "eval" / MODEL / ("ab" * 8) / "ethics" / "c0ffee"
+    assert json.loads(res.score.read_text())["schema"] == results.SCHEMA
+    [rec] = results.read_scores(tmp_path)
+    assert (rec.model, rec.dimension, rec.score, rec.ci95, rec.items) == (MODEL, "ethics", 61.5, (60.0, 63.0), 40)
+    assert rec.replicates == (61.0, 62.0) and rec.origin()["file"].endswith("score.json")
+    assert results.result_folders(tmp_path) == [res.folder] and res.toxicity_cache == tmp_path / "eval" / "_toxicity"
+
+
+def test_a_record_from_before_versioning_is_read_and_a_newer_one_refused(tmp_path):
+    res = _write(tmp_path, {})
+    data = json.loads(res.score.read_text())
+    del data["schema"]
+    res.score.write_text(json.dumps(data))
+    assert results.read_scores(tmp_path)[0].score == 61.5
+    res.score.write_text(json.dumps({**data, "schema": results.SCHEMA + 1}))
+    with pytest.raises(FileFormatError, match="newer than this code reads"):
+        results.read_scores(tmp_path)
+
+
+@pytest.mark.parametrize("bad, says", [({"score": "high"}, "is not a number"), ({"score": True}, "is not a number"),
+                                       ({"model": None}, "has no 'model'")])
+def test_an_impossible_record_is_named_not_used(tmp_path, bad, says):
+    _write(tmp_path, bad)
+    with pytest.raises(FileFormatError, match=says):
+        sources.get("local", tmp_path)
+
+
+def test_a_corrupt_record_is_one_sentence_for_the_model_card_too(tmp_path):
+    res = _write(tmp_path, {})
+    res.score.write_text("{torn")
+    with pytest.raises(FileFormatError, match="not a readable score file"):
+        model_card(catalog.get(MODEL), {}, {}, tmp_path)
+
+
+def test_the_report_reads_results_only_through_the_contract():
+    report = ROOT / "artifact" / "report"
+    for path in report.glob("*.py"):
+        code = "\n".join(line.split("#")[0] for line in path.read_text().splitlines())
+        code = re.sub(r'"""[\s\S]*?"""', "", code)  # docstrings may describe the layout
+        assert "score.json" not in code and '"eval"' not in code, f"{path.name} reaches into the results layout"
+        assert not re.search(r"[\"'](demo|check)[\"']", code), f"{path.name} names a recorded profile"
