@@ -18,7 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from . import catalog, pipeline, store
+from . import catalog, ledger, pipeline, store
 from .errors import ArtifactError
 from .pipeline import Profile
 from .settings import Settings
@@ -81,7 +81,7 @@ def environment(settings: Settings, info: dict, mismatches: list[str]) -> list[S
 def checksums(settings: Settings, on_gpu: bool) -> Step:
     problems, expected = [], []
     for name in CHECK.models:
-        for p in store.check(store.folder(settings.store, catalog.get(name).name), settings.checksums):
+        for p in ledger.check(store.folder(settings.store, catalog.get(name).name), settings.checksums):
             # a file that verifies against its own manifest but not against checksums/models/ was built by the same
             # recipe on other hardware: a GPU, or another CPU's float kernels (seen: two x86-64 CPUs build
             # different GPTQ bytes), round differently. Damage fails the model's own manifest instead.

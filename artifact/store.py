@@ -5,8 +5,8 @@ so a killed run leaves either the old model or nothing, never a half-written one
   recipe.json  how the model was made (or where it came from), with `recipe_key`: the hash of what decides its
                bytes (method, parameters, calibration draw, base model); a different key means a different model
   SHA256SUMS   sha256 of every model file (recipe.json and the manifest itself excluded), `sha256sum` format
-The same manifest is copied to `checksums/models/<name>.sha256` in the repository the first time; a rebuild whose
-bytes differ from that record says so.
+The ledger (artifact/ledger.py) copies the same manifest to `checksums/models/<name>.sha256` the first time; a rebuild
+whose bytes differ from that record says so.
 """
 from __future__ import annotations
 
@@ -107,42 +107,3 @@ def commit(tmp: Path, final: Path, recipe: dict) -> dict[str, str]:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return entries
-
-
-def check(folder: Path, checksums: Path) -> list[str]:
-    """Problems of a store folder: against its own SHA256SUMS, and against `checksums/models/<name>.sha256` when
-    that record belongs to this very model (the same recipe key, or the same pulled commit)."""
-    problems = verify(folder)
-    recipe = read_recipe(folder) or {}
-    side = checksums / "models" / f"{folder.name}.json"
-    if not side.is_file():
-        return problems
-    record = json.loads(side.read_text(encoding="utf-8"))
-    same = record.get("recipe_key") == recipe.get("recipe_key") if "commit" not in record or \
-        recipe.get("kind") != "pulled" else record.get("commit") == recipe.get("commit")
-    if not same:
-        return problems
-    converted = set(recipe.get("converted") or {})
-    actual = manifest(folder)
-    for name, digest in parse_manifest(side.with_suffix(".sha256")).items():
-        if name in converted:
-            continue
-        if name not in actual:
-            problems.append(f"{name}: missing (recorded in {side.with_suffix('.sha256').name})")
-        elif actual[name] != digest:
-            problems.append(f"{name}: sha256 differs from {side.with_suffix('.sha256').name}")
-    return sorted(set(problems))
-
-
-def record_checksums(checksums: Path, name: str, entries: dict[str, str], key: str) -> str:
-    """Keep `checksums/models/<name>.sha256` (+ `.json` naming the recipe it belongs to): write them for a new
-    recipe; for the same recipe compare. Returns 'recorded', 'matches' or 'differs'."""
-    path = checksums / "models" / f"{name}.sha256"
-    side = path.with_suffix(".json")
-    recorded_key = json.loads(side.read_text(encoding="utf-8")).get("recipe_key") if side.is_file() else None
-    if path.is_file() and recorded_key == key:
-        return "matches" if parse_manifest(path) == entries else "differs"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(manifest_text(entries), encoding="utf-8")
-    side.write_text(json.dumps({"model": name, "recipe_key": key}, indent=2) + "\n", encoding="utf-8")
-    return "recorded"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from artifact import check, store
+from artifact import check, ledger, store
 from artifact.settings import CHECKSUMS
 
 from .conftest import ROOT
@@ -54,7 +54,7 @@ def test_checksum_step_fails_on_damage_and_tolerates_gpu_rounding(make_settings)
         _fake_model(s, name)
     assert check.checksums(s, on_gpu=False).verdict == "PASS"
     gptq = check.CHECK.models[1]
-    store.record_checksums(s.checksums, gptq, {"model.safetensors": "0" * 64}, f"key-{gptq}")  # the CPU's record
+    ledger.record_build(s.checksums, gptq, {"model.safetensors": "0" * 64}, f"key-{gptq}")  # the CPU's record
     assert check.checksums(s, on_gpu=True).verdict == "WARN"  # same recipe, other bytes: a GPU rounds differently
     cpu = check.checksums(s, on_gpu=False)  # and so does another CPU (two x86-64 CPUs built different GPTQ bytes)
     assert cpu.verdict == "WARN" and "this CPU's build rounds differently" in cpu.detail

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from artifact import catalog, compress, store
+from artifact import catalog, compress, ledger, store
 from artifact.errors import ArtifactError, FileFormatError
 from artifact.acquire import pull, push
 from artifact.errors import HubError
@@ -203,9 +203,9 @@ def test_checksums_and_verify(hub, settings, cli):
     pull.pull(AWQ8, settings, log=lambda *_: None)
     folder = store.folder(settings.store, AWQ8.name)
     assert set(store.read_recipe(folder)["verified_against"].values()) == {"checksums"}
-    assert store.check(folder, settings.checksums) == []
+    assert ledger.check(folder, settings.checksums) == []
     (folder / "config.json").write_bytes(b'{"model_type": "tampered"}')
-    problems = store.check(folder, settings.checksums)
+    problems = ledger.check(folder, settings.checksums)
     assert "config.json: sha256 differs" in problems and any("config.json.sha256" not in p for p in problems)
     env = {"ARTIFACT_STORE": str(settings.store), "ARTIFACT_CHECKSUMS": str(settings.checksums)}
     r = cli("verify", env_extra=env)

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .. import store
+from .. import ledger, store
 from ..catalog import ModelSpec
 from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError, FileFormatError, HubError
@@ -48,14 +48,12 @@ def wanted(paths: list[str]) -> list[str]:
 
 
 def hub_record(settings: Settings, name: str) -> tuple[dict | None, dict[str, str]]:
-    """The checksums/ record of what the Hub holds for a model (written by `make checksums` or `make push`)."""
-    side = settings.checksums / "models" / f"{name}.json"
-    if not side.is_file():
+    """The checksums/ record of what the Hub holds for a model (written by `make checksums` or `make push`):
+    ({repo, revision, commit, source, recorded}, manifest), or (None, {}) for none or a rebuild's own record."""
+    record = ledger.model_record(settings.checksums, name)
+    if record is None or record.hub is None:  # a rebuild's record describes our bytes, not the Hub's
         return None, {}
-    record = json.loads(side.read_text(encoding="utf-8"))
-    if "commit" not in record:  # a rebuild's record: it describes our bytes, not the Hub's
-        return None, {}
-    return record, store.parse_manifest(side.with_suffix(".sha256"))
+    return record.hub, ledger.model_manifest(settings.checksums, name)
 
 
 def resolve(client, spec: ModelSpec, settings: Settings, repo: str | None = None, revision: str | None = None):
@@ -196,12 +194,7 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
         if verify_file(local, "git-blob", f.blob_id):
             raise FileFormatError(rel, None, "its download does not match the Hub's git blob id; retry")
         entries[rel] = sha256_file(local)
-    path = settings.checksums / "models" / f"{spec.name}.sha256"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(store.manifest_text(entries), encoding="utf-8")
-    path.with_suffix(".json").write_text(json.dumps({"model": spec.name, "repo": repo, "revision": revision,
-                                                     "commit": commit, "source": "hub metadata",
-                                                     "recorded": now_utc()}, indent=2) + "\n")
+    path = ledger.record_hub(settings.checksums, spec.name, entries, repo, revision, commit, "hub metadata", now_utc())
     log(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
     return path
 

@@ -8,9 +8,8 @@ overwritten unless FORCE=1. Afterwards `checksums/models/<name>.json` records th
 from __future__ import annotations
 
 import hashlib
-import json
 
-from .. import store
+from .. import ledger, store
 from ..catalog import ModelSpec
 from ..errors import ArtifactError
 from ..provenance import now_utc
@@ -91,11 +90,8 @@ def push(spec: ModelSpec, settings: Settings, repo: str, revision: str | None = 
             problems.append(f"{rel}: the Hub's git blob differs from the local file")
     if problems:
         raise ArtifactError(f"the push to {repo} @ {revision} did not arrive intact: {'; '.join(problems)}")
-    side = settings.checksums / "models" / f"{spec.name}.json"
-    side.parent.mkdir(parents=True, exist_ok=True)
-    (side.with_suffix(".sha256")).write_text(store.manifest_text(manifest), encoding="utf-8")
-    side.write_text(json.dumps({"model": spec.name, "recipe_key": recipe.get("recipe_key"), "repo": repo,
-                                "revision": revision, "commit": info.oid, "pushed": now_utc()}, indent=2) + "\n")
+    ledger.record_hub(settings.checksums, spec.name, manifest, repo, revision, info.oid, "push", now_utc(),
+                      recipe_key=recipe.get("recipe_key"))
     log(f"{spec.name}: pushed to {site(settings)}/{repo} @ {revision} (commit {info.oid[:12]}); every file's hash "
         "was read back and matches")
     return {"name": spec.name, "status": "pushed", "repo": repo, "revision": revision, "commit": info.oid}

@@ -5,7 +5,7 @@ import argparse
 
 from tabulate import tabulate
 
-from .. import catalog, store
+from .. import catalog, ledger, store
 from ..errors import ArtifactError
 
 
@@ -72,7 +72,7 @@ def cmd_verify(args, settings) -> int:
                          and store.read_recipe(p) is not None) if settings.store.is_dir() else []
     rows, bad = [], 0
     for folder in folders:
-        problems = store.check(folder, settings.checksums)
+        problems = ledger.check(folder, settings.checksums)
         bad += bool(problems)
         rows.append((folder.name, "ok" if not problems else "MISMATCH", "; ".join(problems)))
     print(tabulate(rows, headers=["model", "verdict", "problems"], tablefmt="github") if rows else

@@ -13,7 +13,7 @@ import resource
 import time
 from pathlib import Path
 
-from .. import catalog, store
+from .. import catalog, ledger, store
 from ..catalog import ModelSpec
 from ..errors import ArtifactError, NotInStoreError
 from ..provenance import code_commit, library_versions, now_utc
@@ -120,7 +120,7 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
                   "wall_time_s": wall, **_peak_memory(device), "versions": versions,
                   "code_commit": code_commit(), "made": now_utc()}
         entries = store.commit(tmp, final, recipe)
-    recorded = store.record_checksums(settings.checksums, job.name, entries, key)
+    recorded = ledger.record_build(settings.checksums, job.name, entries, key)
     if recorded == "differs":
         log(f"{job.name}: same recipe, but its bytes differ from checksums/models/{job.name}.sha256 (another CPU "
             "or GPU can round differently); the new manifest is in the model folder")

@@ -30,7 +30,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fetch, prompts
+from .. import fetch, ledger, prompts
 from ..errors import ArtifactError, FileFormatError, HubError
 from ..provenance import rel, sha256_file
 
@@ -66,7 +66,7 @@ def dataset(key: str) -> Dataset:
 # ----------------------------------------------------------------------------------------------- sources
 
 def _lock_path(checksums: Path, ds: Dataset) -> Path:
-    return checksums / "calibration" / f"{ds.key}.json"
+    return ledger.lock_path(checksums, "calibration", ds.key)
 
 
 def _check(path: Path, expected: str | None, where: str) -> str:
@@ -80,7 +80,7 @@ def _check(path: Path, expected: str | None, where: str) -> str:
 def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> tuple[Path, dict]:
     """The calibration file on disk, verified, and where it came from."""
     lock_path = _lock_path(settings.checksums, ds)
-    lock = json.loads(lock_path.read_text(encoding="utf-8")) if lock_path.is_file() else None
+    lock = ledger.read_lock(settings.checksums, "calibration", ds.key)
     if local_file is not None:
         if not Path(local_file).is_file():
             raise ArtifactError(f"CALIBRATION_FILE {local_file} does not exist")
@@ -104,9 +104,8 @@ def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tu
                             f"reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None
     digest = _check(path, lock["sha256"] if lock else None, rel(lock_path))
     if not lock:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path.write_text(json.dumps({"repo": ds.repo, "filename": ds.filename, "revision": revision,
-                                         "sha256": digest}, indent=2) + "\n", encoding="utf-8")
+        ledger.write_lock(settings.checksums, "calibration", ds.key, {"repo": ds.repo, "filename": ds.filename,
+                                                                      "revision": revision, "sha256": digest})
         log(f"recorded {ds.repo}@{revision[:12]} {ds.filename} sha256 {digest[:16]}… in {rel(lock_path)}; "
             "commit that file so every later fetch is pinned to it")
     return path, {"dataset": ds.key, "file": f"{ds.repo}/{ds.filename}", "revision": revision, "sha256": digest,

@@ -1,11 +1,10 @@
 """A compression job: what to make, checked before anything runs, and what it will cost (the dry-run plan)."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import catalog
+from .. import catalog, ledger
 from ..catalog import Calibration, ModelSpec
 from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError
@@ -128,9 +127,8 @@ def _source(key: str, checksums: Path | None) -> str:
     ds = DATASETS[key]
     if ds.vendored:
         return f"vendored artifact/data/calibration/{ds.vendored} (sha256 {ds.sha256[:12]}…)"
-    lock = checksums / "calibration" / f"{key}.json" if checksums else None
-    if lock and lock.is_file():
-        pinned = json.loads(lock.read_text())
+    pinned = ledger.read_lock(checksums, "calibration", key) if checksums else None
+    if pinned:
         return f"Hub {ds.repo} {ds.filename} @ {pinned['revision'][:12]} (sha256 {pinned['sha256'][:12]}…)"
     return f"Hub {ds.repo} {ds.filename} @ main (not pinned yet: the first fetch records revision and sha256)"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .. import fetch
+from .. import fetch, ledger
 from ..errors import ArtifactError, FileFormatError
 from ..fetch import verify_file
 from ..provenance import rel as relpath
@@ -70,7 +70,7 @@ class Source:
         return self.kind == "subset"
 
     def _lock_path(self) -> Path:
-        return self.checksums / self.benchmark.key / "hub.json"
+        return ledger.lock_path(self.checksums, "data", self.benchmark.key)
 
     def expected(self, rel: str) -> tuple[str, str] | None:
         if self.kind == "subset":
@@ -87,8 +87,7 @@ class Source:
         return None
 
     def _lock(self) -> dict:
-        p = self._lock_path()
-        return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+        return ledger.read_lock(self.checksums, "data", self.benchmark.key) or {}
 
     def exists(self, rel: str) -> bool:
         if self.kind == "hub":
@@ -156,10 +155,7 @@ class Source:
                 lock["differs_from_fork"] = sorted({*lock["differs_from_fork"], rel})
                 print(f"note: the Hub's {filename} is not the fork's file (sha256 {digest[:12]}… vs "
                       f"{expected[1][:12]}…); recorded in {relpath(self._lock_path())}")
-            self._lock_path().parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._lock_path().with_suffix(".tmp")
-            tmp.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            tmp.replace(self._lock_path())
+            ledger.write_lock(self.checksums, "data", self.benchmark.key, lock)
         return p
 
     def describe(self) -> dict:

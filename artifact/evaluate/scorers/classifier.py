@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from ... import ledger
 from ...errors import ArtifactError, FileFormatError
 from ...provenance import sha256_file
 from . import Scorer
@@ -100,7 +101,5 @@ def record(settings, name: str = Classifier.name, out: Path | None = None) -> st
     if not any(p.name == "config.json" for p in files):
         raise ArtifactError(f"no classifier in {folder}: place the weights first (ARTIFACT_TOXICITY_MODEL)")
     out = out or settings.checksums / "scorers" / f"{name}.sha256"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# {name}: files of {folder.name}, sha256  relative path\n" + "".join(
-        f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}\n" for p in files), encoding="utf-8")
-    return str(out)
+    entries = {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
+    return str(ledger.record_scorer(out, name, folder.name, entries))
