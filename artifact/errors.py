@@ -35,9 +35,17 @@ class UnknownTableError(UnknownNameError):
     list_hint = "`make help` lists the tables and figures"
 
 
+class BadInputError(ArtifactError):
+    """A command-line value that cannot work (LIMIT=0, PROMPTS=..., an empty PERSPECTIVE); says which values can."""
+
+
 class HubError(ArtifactError):
     """A Hub request that failed (refused token, gated or missing repo, unreachable endpoint); the message says
     what to do."""
+
+
+class HubNotFoundError(HubError):
+    """The Hub has no such repository (or the token cannot see it): a caller may try another spelling."""
 
 
 class NotInStoreError(ArtifactError):
@@ -55,7 +63,26 @@ class FileFormatError(ArtifactError):
     def __init__(self, path: Path | str, line: int | None, problem: str):
         self.path, self.line = str(path), line
         where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {problem}; fix the file or restore it with `git checkout -- {path}`")
+        super().__init__(f"{where}: {problem}; {_restore(path)}")
+
+
+def _restore(path: Path | str) -> str:
+    """The fix for a damaged file: git restores the repository's own files; anything else is rewritten by the
+    command that made it."""
+    from .settings import ROOT
+    p = Path(path).resolve()
+    tracked = p.is_relative_to(ROOT) and p.relative_to(ROOT).parts[:1] not in (("results",), (".venv",), ("logs",))
+    return f"fix the file or restore it with `git checkout -- {path}`" if tracked else \
+        "fix or delete the file, then rerun the command that wrote it"
+
+
+class ChecksumMismatchError(FileFormatError):
+    """Bytes that do not match their recorded sha256 or git blob id (a download, a store file, a data file, a
+    classifier). The fix is to get the right bytes again — pull, fetch or place them anew — never a git command."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str):
+        self.path, self.line = str(path), None
+        ArtifactError.__init__(self, f"{path}: {problem}; {fix}")
 
 
 class UnknownPerspectiveError(UnknownNameError):

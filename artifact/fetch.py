@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ArtifactError, FileFormatError, HubError
+from .errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
 from .settings import Settings
 
 LOGIN_HINT = "set HF_TOKEN to a token from https://huggingface.co/settings/tokens (or run `hf auth login`)"
@@ -48,8 +48,8 @@ def explain(settings: Settings, repo: str, revision: str | None = None, writing:
     except e.RevisionNotFoundError:
         raise HubError(f"{repo} has no revision {revision!r}; `make models MODEL=...` shows the catalog's") from None
     except e.RepositoryNotFoundError:
-        raise HubError(f"{repo} was not found on {site(settings)} (or it is private and the token cannot see it)"
-                       ) from None
+        raise HubNotFoundError(f"{repo} was not found on {site(settings)} (or it is private and the token cannot "
+                               "see it)") from None
     except e.HfHubHTTPError as err:
         status = err.response.status_code if err.response is not None else None
         if status == 401:
@@ -162,8 +162,8 @@ def dataset_file(settings: Settings, repo: str, filename: str, revision: str,
         blob = p.resolve()
         p.unlink(missing_ok=True)
         blob.unlink(missing_ok=True)
-        raise FileFormatError(p, None, f"the download does not match the Hub's {expected[0]} {expected[1][:12]}…; "
-                                       "it was removed from the cache, run again to fetch it anew")
+        raise ChecksumMismatchError(p, f"the download does not match the Hub's {expected[0]} {expected[1][:12]}…",
+                                    "it was removed from the cache: run again to fetch it anew")
     return p, digest
 
 

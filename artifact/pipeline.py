@@ -74,9 +74,12 @@ def ensure_model(spec: ModelSpec, settings: Settings, log=print, build: bool = T
     return folder
 
 
-def ensure_models(profile: Profile, settings: Settings, log=print) -> None:
-    for name in profile.models:
-        ensure_model(catalog.get(name), settings, log, who=profile.name)
+def ensure_models(profile: Profile, settings: Settings, log=print) -> list[ModelSpec]:
+    """Every model of the profile in the store; returns their specs (each id resolved once, here)."""
+    specs = [catalog.get(name) for name in profile.models]
+    for spec in specs:
+        ensure_model(spec, settings, log, who=profile.name)
+    return specs
 
 
 def plan(profile: Profile, settings: Settings) -> list[dict]:
@@ -102,14 +105,14 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
     requests are padded together, which perturbs float sums the way another CPU does (tests/test_demo.py)."""
     from .evaluate import run as ev
     t0 = time.perf_counter()
-    ensure_models(profile, settings, log)
+    specs = ensure_models(profile, settings, log)
     scoped = dataclasses.replace(settings, results=settings.results / profile.name,
                                  toxicity_scorer=profile.scorer or settings.toxicity_scorer)
-    for i, name in enumerate(profile.models, 1):
-        log(f"{profile.name} [{i}/{len(profile.models)}] {name}: {profile.describe()}")
-        config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
-                               max_tokens=profile.max_tokens, batch_size=batch_size)
-        ev.evaluate(catalog.get(name), config, scoped, progress=progress, log=log)
+    config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
+                           max_tokens=profile.max_tokens, batch_size=batch_size)
+    for i, spec in enumerate(specs, 1):
+        log(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}")
+        ev.evaluate(spec, config, scoped, progress=progress, log=log)
     if record_new:
         from .report import build, recipes, sources
         result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, settings.results))

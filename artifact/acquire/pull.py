@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import ledger, store
 from ..catalog import ModelSpec
 from ..catalog.spec import weight_bytes
-from ..errors import ArtifactError, FileFormatError, HubError
+from ..errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
 from ..fetch import api, download, explain, model_file, remote_files, verify_file
 from ..provenance import code_commit, library_versions, now_utc, sha256_file
 from ..settings import Settings
@@ -64,9 +64,7 @@ def resolve(client, spec: ModelSpec, settings: Settings, repo: str | None = None
             with explain(settings, name, rev):
                 sha, files = remote_files(client, name, rev)
                 return name, rev, sha, files
-        except HubError as e:
-            if "was not found" not in str(e):
-                raise
+        except HubNotFoundError:
             tried.append(name)
     raise HubError(f"{spec.name} was found under none of its spellings on the Hub ({', '.join(tried)}); it may "
                    "have been renamed or removed")
@@ -192,7 +190,8 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
             continue
         local = model_file(settings, repo, rel, commit)
         if verify_file(local, "git-blob", f.blob_id):
-            raise FileFormatError(rel, None, "its download does not match the Hub's git blob id; retry")
+            raise ChecksumMismatchError(rel, "its download does not match the Hub's git blob id",
+                                        "run `make checksums` again to fetch it anew")
         entries[rel] = sha256_file(local)
     path = ledger.record_hub(settings.checksums, spec.name, entries, repo, revision, commit, "hub metadata", now_utc())
     log(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
@@ -248,9 +247,9 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
         found = verify_file(local, kind, expected)
         if found:
             q = _quarantine(settings, spec.name, local, rel)
-            raise FileFormatError(rel, None, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… "
+            raise ChecksumMismatchError(rel, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… "
                                              f"({how[rel]}); the file is quarantined in {q} and nothing from it is "
-                                             "used. Pull again to retry")
+                                             "used", "pull again to retry")
         verified[rel] = expected
         done_path.write_text(json.dumps(verified))
     pickles = [p for p in paths if p.endswith(PICKLES)]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import fetch, ledger, prompts
-from ..errors import ArtifactError, FileFormatError, HubError
+from ..errors import ArtifactError, ChecksumMismatchError, FileFormatError, HubError
 from ..provenance import rel, sha256_file
 
 VENDORED = Path(__file__).resolve().parents[1] / "data" / "calibration"
@@ -72,8 +72,10 @@ def _lock_path(checksums: Path, ds: Dataset) -> Path:
 def _check(path: Path, expected: str | None, where: str) -> str:
     digest = sha256_file(path)
     if expected and digest != expected:
-        raise FileFormatError(path, None, f"sha256 {digest[:16]}… differs from {expected[:16]}… recorded in {where}; "
-                                          "the file is corrupt or a different version, so it is not used")
+        raise ChecksumMismatchError(path, f"sha256 {digest[:16]}… differs from {expected[:16]}… recorded in {where}; "
+                                          "the file is corrupt or a different version, so it is not used",
+                                    "fetch it again (delete it from the Hub cache) or pass an intact copy with "
+                                    "CALIBRATION_FILE=<path>")
     return digest
 
 

@@ -24,7 +24,7 @@ from types import ModuleType
 
 from ..dimensions import BY_KEY
 from ..dimensions import PERSPECTIVES as _KEYS
-from ..errors import ArtifactError, UnknownPerspectiveError
+from ..errors import BadInputError, UnknownPerspectiveError
 
 # The registry: every dimension of artifact.dimensions that has a `benchmark`, in PERSPECTIVE=all order; each is
 # implemented by the module of this package with the dimension's key as its name, wrapped once in get().
@@ -79,7 +79,7 @@ def module(name: str):
 def names(spec: str) -> list[str]:
     """`all`, one name, or a comma-separated list, in registry order, each checked."""
     if not spec or not spec.strip():
-        raise ArtifactError(f"PERSPECTIVE is empty; use one of {', '.join(PERSPECTIVES)}, or all")
+        raise BadInputError(f"PERSPECTIVE is empty; use one of {', '.join(PERSPECTIVES)}, or all")
     if spec.strip() == "all":
         return list(PERSPECTIVES)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from .. import fetch, ledger
-from ..errors import ArtifactError, FileFormatError
+from ..errors import ArtifactError, ChecksumMismatchError, FileFormatError
 from ..fetch import verify_file
 from ..provenance import rel as relpath
 from ..provenance import sha256_file
@@ -120,7 +120,9 @@ class Source:
         elif not record and verify_file(p, *expected, sha256=digest):
             what = (f"sha256 {digest[:16]}… differs from the manifest's {expected[1][:16]}…" if expected[0] == "sha256"
                     else f"its git blob id differs from the fork's {expected[1][:12]}…")
-            raise FileFormatError(p, None, f"{what}; the file is corrupt or another version, so it is not used")
+            fix = ("restore it with `git checkout -- artifact/data`" if self.kind == "subset" else
+                   "fetch the benchmark again (DATA=hub) or give an intact copy with DATA=<dir>")
+            raise ChecksumMismatchError(p, f"{what}; the file is corrupt or another version, so it is not used", fix)
         self.used[rel] = digest
         return digest
 

@@ -11,7 +11,7 @@ import time
 
 from .. import store
 from ..catalog.spec import ModelSpec
-from ..errors import ArtifactError, NotInStoreError
+from ..errors import ArtifactError, BadInputError, NotInStoreError
 from ..provenance import rel, stamp
 from ..settings import Settings, pick_device
 from . import LIMIT_SAMPLING, get, interval, names
@@ -40,7 +40,7 @@ def limit_for(limit, perspective: str) -> int | None:
     """LIMIT is one number for every perspective, or (a profile's) a dict by perspective; checked here."""
     n = limit.get(perspective) if isinstance(limit, dict) else limit
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ArtifactError(f"LIMIT={n} asks for no items; give a positive whole number of items per task, or "
+        raise BadInputError(f"LIMIT={n} asks for no items; give a positive whole number of items per task, or "
                             "leave LIMIT unset for all of them")
     return n
 
@@ -62,15 +62,15 @@ class EvalConfig:
 
     def check(self) -> None:
         if self.resamples < 1:
-            raise ArtifactError(f"BOOTSTRAP={self.resamples} asks for no resamples; give a positive number "
+            raise BadInputError(f"BOOTSTRAP={self.resamples} asks for no resamples; give a positive number "
                                 f"(default {interval.RESAMPLES})")
         if self.mode not in ("fork", "intended"):
-            raise ArtifactError(f"PROMPTS={self.mode} is not a prompt mode; use fork (the paper's) or intended")
+            raise BadInputError(f"PROMPTS={self.mode} is not a prompt mode; use fork (the paper's) or intended")
         if self.samples is not None and self.samples < 1:
-            raise ArtifactError(f"SAMPLES={self.samples} asks for no samples; give a positive number, or leave it "
+            raise BadInputError(f"SAMPLES={self.samples} asks for no samples; give a positive number, or leave it "
                                 "unset")
         if self.max_tokens is not None and self.max_tokens < 1:
-            raise ArtifactError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
+            raise BadInputError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
                                 "unset")
 
 

@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from ... import ledger
-from ...errors import ArtifactError, FileFormatError
+from ...errors import ArtifactError, ChecksumMismatchError
 from ...provenance import sha256_file
 from . import Scorer
 
@@ -78,7 +78,9 @@ def check(folder: Path, manifest: Path) -> None:
             sha, rel = line.split(maxsplit=1)
             p = folder / rel.strip()
             if not p.is_file() or sha256_file(p) != sha:
-                raise FileFormatError(p, None, f"does not match {manifest.name}; place the scorer's weights again")
+                raise ChecksumMismatchError(p, f"does not match {manifest.name}",
+                                            "place the scorer's weights again (the image does; or "
+                                            "ARTIFACT_TOXICITY_MODEL)")
 
 
 def place(settings, name: str = Classifier.name) -> str:
