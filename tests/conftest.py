@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-HUB_TOKEN = "hf_TESTtokenZZ9cantappearANYWHERE"
+from tests.helpers import HUB_TOKEN, ROOT, SHARED, calibration_ids  # noqa: F401 (shared with the tests)
+
 # Fixtures that convert or load SmolLM2: a test using one is marked `model` (make test-fast leaves it out).
 MODEL_FIXTURES = {"session_store", "smol_base", "smol_tokenizer", "tiny_llama"}
 
@@ -93,24 +92,12 @@ def make_settings(tmp_path):
     return make
 
 
-def calibration_ids(tokenizer, n: int = 8, length: int = 64, seed: int = 0) -> list[list[int]]:
-    """Real text (the vendored Alpaca records) cut into n equal-length token sequences."""
-    import random
-
-    from artifact.compress import calibration
-    records = calibration.read_records(calibration.VENDORED / "alpaca_data_cleaned.first256.json", "alpaca")
-    flat = []
-    for r in random.Random(seed).sample(records, 64):
-        flat += tokenizer(calibration.as_text(r))["input_ids"]
-    return [flat[i * length:(i + 1) * length] for i in range(n)]
-
-
 @pytest.fixture
 def hub(monkeypatch):
-    """A loopback Hub (tests/hub_server.py) that the real huggingface_hub client talks to."""
+    """A loopback Hub (tests/helpers/hub_server.py) that the real huggingface_hub client talks to."""
     import huggingface_hub.constants
 
-    from .hub_server import HubServer
+    from tests.helpers.hub_server import HubServer
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)  # the stand-in speaks LFS, not Xet
     with HubServer(token=HUB_TOKEN) as server:
         yield server

@@ -11,7 +11,7 @@ import pytest
 from artifact import check, ledger, store
 from artifact.settings import CHECKSUMS
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 NO_GPU = {"torch": "2.13.0+cpu", "cuda_build": "none (CPU build)", "gpu": None, "driver": None}
 

@@ -12,7 +12,7 @@ import pytest
 from artifact import container
 from artifact.settings import load
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 SECRET = "hf_s3cr3t_value_that_must_not_leak"
 

@@ -10,7 +10,7 @@ import pytest
 from artifact import container, pins
 from artifact.errors import ArtifactError
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 
@@ -135,8 +135,8 @@ def test_the_scorer_step_fetches_and_pins_the_weights(hub, tmp_path, smol_base):
     from artifact.evaluate import scorers
     from artifact.settings import load
 
-    from .conftest import HUB_TOKEN
-    from .standins import SCORER_REPO, tiny_toxic_classifier
+    from tests.helpers import HUB_TOKEN
+    from tests.helpers.standins import SCORER_REPO, tiny_toxic_classifier
     folder = tmp_path / "made"
     folder.mkdir()
     files = tiny_toxic_classifier(folder, smol_base)

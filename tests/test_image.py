@@ -15,7 +15,7 @@ import pytest
 from artifact import container
 from artifact.errors import ArtifactError
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 IMAGE = container.default_image()
 

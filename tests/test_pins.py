@@ -7,7 +7,7 @@ import pytest
 
 from artifact import pins
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_every_dependency_is_pinned_and_grouped():

@@ -5,7 +5,7 @@ import pytest
 from artifact import prompts
 from artifact.errors import ArtifactError
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 GOLDEN = json.loads((ROOT / "artifact" / "data" / "decodingtrust" / "prompts" / "chat_templates.json").read_text())
 

@@ -1,0 +1,108 @@
+import subprocess
+from dataclasses import replace
+
+import pytest
+
+from artifact import catalog, compress, store
+from artifact.compress import job as job_mod
+from artifact.errors import ArtifactError
+
+from tests.helpers import ROOT
+
+GPTQ = "smollm2-135m-instruct-gptq-4bit-s0"
+WANDA = "smollm2-135m-instruct-wanda-2to4-s0"
+MAGNITUDE = "smollm2-135m-instruct-magnitude-2to4"
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(method="qat"), "unknown compression method 'qat'"),
+    (dict(bits=5), "5-bit is not supported"),
+    (dict(group_size=128), "group size 128 does not divide the hidden width 576"),
+    (dict(method="wanda", pattern="4:2", bits=None), "N must be at least 1 and below M"),
+    (dict(method="awq", export="gguf"), "AWQ export must be one of fake, packed"),
+    (dict(calibration=None), "needs calibration data"),
+])
+def test_bad_input_is_refused_before_anything_is_written(make_settings, tmp_path, change, message):
+    job = replace(compress.Job.from_spec(catalog.get(GPTQ)), **change)
+    settings = make_settings()
+    with pytest.raises(ArtifactError, match=message):
+        compress.run_job(job, settings)
+    assert not settings.store.exists()
+
+
+def test_dense_and_unknown_recipe_models_are_refused():
+    with pytest.raises(ArtifactError, match="dense model, there is nothing to rebuild"):
+        compress.Job.from_spec(catalog.get("llama-2-13b-chat"))
+    with pytest.raises(ArtifactError, match="calibration set is not recorded"):
+        compress.Job.from_spec(catalog.get("llama-2-13b-chat-gptq-4bit-thebloke"))
+
+
+def test_a_failure_mid_build_leaves_no_partial_model(make_settings, session_store, smol_base, monkeypatch):
+    settings = make_settings(session_store)
+    final = store.folder(session_store, WANDA)
+    before = store.read_recipe(final)
+
+    def broken(job, sparsity, base_dir, out, *args):
+        (out / "model.safetensors").write_bytes(b"half a model")
+        raise RuntimeError("killed")
+    monkeypatch.setattr(compress, "_run", broken)
+    with pytest.raises(RuntimeError, match="killed"):
+        compress.rebuild(catalog.get(WANDA), settings, force=True)
+    assert store.read_recipe(final) == before  # the old model (or none) is untouched
+    assert not list(session_store.glob(f".{WANDA}.tmp-*"))
+
+
+def test_same_recipe_skips_and_a_changed_one_rebuilds(make_settings, session_store, smol_base, monkeypatch):
+    settings = make_settings(session_store)
+    spec = catalog.get(MAGNITUDE)
+    first = compress.rebuild(spec, settings)
+    assert first["status"] in ("built", "up to date")
+    logs = []
+    again = compress.rebuild(spec, settings, log=logs.append)
+    assert again["status"] == "up to date" and "FORCE=1 rebuilds it" in logs[0]
+    monkeypatch.setitem(job_mod.IMPLEMENTATION, "magnitude", 99)  # the method's code changed
+    changed = compress.rebuild(spec, settings, log=logs.append)
+    assert changed["status"] == "built" and changed["recipe_key"] != again["recipe_key"]
+    assert any("the recipe changed" in line for line in logs)
+    recipe = store.read_recipe(store.folder(session_store, MAGNITUDE))
+    assert recipe["recipe_key"] == changed["recipe_key"] and recipe["implementation"]["version"] == 99
+
+
+def test_large_models_need_a_gpu_and_their_base(make_settings):
+    spec = catalog.get("llama-2-13b-chat-wanda-2to4")
+    with pytest.raises(ArtifactError, match="needs a CUDA GPU"):
+        compress.rebuild(spec, make_settings())
+    with pytest.raises(ArtifactError, match=r"llama-2-13b-chat is not in the store .*`make pull MODEL=llama-2-13b-chat`"
+                                            r".*gated"):
+        compress.rebuild(spec, make_settings(ARTIFACT_ALLOW_CPU="1"))
+
+
+def test_output_size_estimates():
+    size = lambda name: compress.estimate(compress.Job.from_spec(catalog.get(name)))["output_bytes"]
+    assert abs(size("llama-2-13b-chat-gptq-4bit-s0") / 7.26e9 - 1) < 0.02  # a 4-bit 13B GPTQ checkpoint
+    assert abs(size("llama-2-13b-chat-wanda-2to4") / 26.03e9 - 1) < 0.01  # dense bf16 with zeros
+    assert size("llama-2-13b-chat-awq-3bit-s0") == size("llama-2-13b-chat-wanda-2to4")  # fake-quant: dense
+    assert size("llama-2-13b-chat-gptq-3bit-s0") < size("llama-2-13b-chat-gptq-4bit-s0") < \
+        size("llama-2-13b-chat-gptq-8bit")
+
+
+def test_every_paper_model_has_a_dry_run_plan():
+    specs = [s for s in compress.rebuildable([]) if not s.base.embedded]
+    assert len(specs) == 62  # 77 catalog entries - 9 dense - 5 demo - TheBloke's (calibration not recorded)
+    for spec in specs:
+        job = compress.Job.from_spec(spec)
+        compress.validate(job)
+        plan = dict(compress.describe(job))
+        assert plan["model"] == spec.id and "@ main" in plan["base model"]
+        assert "GB" in plan["output"] and "one A100-class GPU" in plan["time"]
+
+
+def test_cli_dry_run_and_errors(cli):
+    r = cli("rebuild", "llama-2-70b-chat-gptq-4bit-s0", "--dry-run")
+    assert r.returncode == 0 and "about 36.61 GB" in r.stdout and "meta-llama/Llama-2-70b-chat-hf" in r.stdout
+    assert "at least 41 GB" in r.stdout  # gptqmodel quantizes one layer at a time on the GPU
+    assert "alpaca-cleaned: 128 sequences, seed 0" in r.stdout and "@ main (not pinned yet" in r.stdout
+    r = cli("rebuild", "llama-2-13b-chat-gptq-4bit-s7")
+    assert r.returncode == 2 and "did you mean" in r.stderr
+    r = subprocess.run(["make", "rebuild"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "say which model" in r.stderr
