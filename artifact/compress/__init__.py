@@ -19,7 +19,8 @@ from ..errors import ArtifactError, NotInStoreError
 from ..provenance import code_commit, library_versions, now_utc
 from ..settings import Settings, pick_device
 from . import calibration
-from .job import IMPLEMENTATION, LIBRARIES, Job, describe, estimate, validate
+from .job import Job, describe, estimate, validate
+from .registry import METHODS
 
 __all__ = ["Job", "describe", "estimate", "rebuild", "run_job", "validate", "pick_device", "base_folder"]
 
@@ -43,7 +44,8 @@ def _peak_memory(device: str) -> dict:
 
 
 def _run(job: Job, sparsity, base_dir: Path, out: Path, sequences, device: str, log) -> dict:
-    if job.method == "gptq":
+    driver = METHODS[job.method].driver
+    if driver == "gptq":
         from .gptq import quantize_gptq
         return quantize_gptq(base_dir, out, sequences, job.bits, job.group_size, job.desc_act, job.damp, device)
     import torch
@@ -51,7 +53,7 @@ def _run(job: Job, sparsity, base_dir: Path, out: Path, sequences, device: str, 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     layers = job.base.base.arch.layers
-    if job.method == "awq":
+    if driver == "awq":
         from .awq import quantize_awq
         with tqdm(total=layers, desc=f"awq {job.bits}-bit", unit="layer") as bar:
             return quantize_awq(base_dir, out, sequences, job.bits, job.group_size, device, job.export,
@@ -95,8 +97,8 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
         drawn = {**source, **how}
     versions = library_versions()
     identity = {"model": job.model_id, "name": job.name, "method": job.method, "parameters": job.parameters(),
-                "implementation": {"version": IMPLEMENTATION[job.method],
-                                   **{lib: versions[lib] for lib in LIBRARIES[job.method]}},
+                "implementation": {"version": METHODS[job.method].implementation,
+                                   **{lib: versions[lib] for lib in METHODS[job.method].libraries}},
                 "base": {"model": job.base.id, "recipe_key": base_recipe.get("recipe_key")},
                 "calibration": None if drawn is None else {k: drawn[k] for k in (
                     "dataset", "sha256", "sampler", "seed", "samples", "seqlen", "template", "digest")}}

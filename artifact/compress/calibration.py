@@ -35,7 +35,6 @@ from ..errors import ArtifactError, ChecksumMismatchError, FileFormatError, HubE
 from ..provenance import rel, sha256_file
 
 VENDORED = Path(__file__).resolve().parents[1] / "data" / "calibration"
-SAMPLERS = {"gptq": "records", "awq": "blocks", "sparsegpt": "windows", "wanda": "windows"}
 
 
 @dataclass(frozen=True)
@@ -224,7 +223,8 @@ def sample_blocks(texts: list[str], n: int, seed: int, tokenizer, seqlen: int):
 
 def draw(method: str, calibration, records: list, tokenizer, max_len: int) -> tuple[list[list[int]], dict]:
     """The calibration sequences of one catalog calibration spec, and how they were drawn."""
-    sampler = SAMPLERS[method]
+    from .registry import METHODS
+    sampler = METHODS[method].sampler
     seed = 0 if calibration.seed is None else calibration.seed
     seqlen = calibration.seqlen or max_len
     if sampler == "records":

@@ -9,24 +9,11 @@ from ..catalog import Calibration, ModelSpec
 from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError
 from .awq import EXPORTS
-from .calibration import DATASETS, SAMPLERS
+from .calibration import DATASETS
 from .quantlib import SUPPORTED_BITS
 from .sparsity import Sparsity
 
-METHODS = ("gptq", "awq", "magnitude", "sparsegpt", "wanda")
-# Bump a method's number whenever its code changes the bytes it writes: it is part of every recipe key, so models
-# made by the old code are rebuilt instead of being mixed with new ones.
-# gptq 2: Alpaca records rendered as comp-trust's gptq.py does (space-joined input, no blank lines in `default`),
-# gptqmodel's extras beyond auto-gptq off (written into quantize_config.json).
-IMPLEMENTATION = {"gptq": 2, "awq": 1, "magnitude": 1, "sparsegpt": 1, "wanda": 1}
-# The libraries whose versions decide a method's output bytes (also part of the key).
-LIBRARIES = {"gptq": ("torch", "transformers", "gptqmodel"), "awq": ("torch", "transformers"),
-             "magnitude": ("torch", "transformers"), "sparsegpt": ("torch", "transformers"),
-             "wanda": ("torch", "transformers")}
-# Rough minutes per billion linear-layer weights on one A100-class GPU at 128 calibration sequences. GPTQ/AWQ:
-# the paper reports about 0.5 h to compress a 13b model to 4 bits on one 48 GB A40. SparseGPT: about 4 h for
-# OPT-175B on one A100 (SparseGPT paper). Wanda: a few calibration forward passes. Magnitude: no data.
-GPU_MINUTES_PER_BILLION = {"gptq": 2.4, "awq": 2.4, "sparsegpt": 1.5, "wanda": 0.4, "magnitude": 0.05}
+from .registry import METHODS
 
 
 @dataclass(frozen=True)
@@ -59,7 +46,7 @@ class Job:
 
     @property
     def quantization(self) -> bool:
-        return self.method in ("gptq", "awq")
+        return METHODS[self.method].quantization
 
     def parameters(self) -> dict:
         if self.quantization:
@@ -115,7 +102,7 @@ def estimate(job: Job) -> dict:
     dense_bytes = 4 if job.base.base.embedded else 2  # the demo base is stored in float32
     size, kind = weight_bytes(arch, job.method, job.bits, job.group_size, job.export, dense_bytes)
     scale = job.calibration.samples / 128 if job.calibration else 1
-    minutes = GPU_MINUTES_PER_BILLION[job.method] * arch.linear_params / 1e9 * max(scale, 0.05)
+    minutes = METHODS[job.method].gpu_minutes_per_billion * arch.linear_params / 1e9 * max(scale, 0.05)
     half = arch.params * 2 / 1e9
     # gptqmodel moves one layer at a time to the GPU; the pruning and AWQ drivers keep the whole model there
     memory = max(16.0, 0.3 * half) if job.method == "gptq" else half * 1.2
@@ -144,7 +131,7 @@ def describe(job: Job, checksums: Path | None = None) -> list[tuple[str, str]]:
     if cal:
         lines.append(("calibration", f"{cal.dataset}: {cal.samples} sequences, seed "
                       f"{'0 (the paper recorded none)' if cal.seed is None else cal.seed}, "
-                      f"{SAMPLERS[job.method]} sampler, {cal.seqlen or 'record-length'} tokens"
+                      f"{METHODS[job.method].sampler} sampler, {cal.seqlen or 'record-length'} tokens"
                       + (f", rendered with the {cal.template} template" if cal.template else "")))
         lines.append(("data", _source(cal.dataset, checksums)))
     else:

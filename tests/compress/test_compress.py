@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from artifact import catalog, compress, store
-from artifact.compress import job as job_mod
+from artifact.compress import registry
 from artifact.errors import ArtifactError
 
 from tests.helpers import ROOT
@@ -60,7 +60,8 @@ def test_same_recipe_skips_and_a_changed_one_rebuilds(make_settings, session_sto
     logs = []
     again = compress.rebuild(spec, settings, log=logs.append)
     assert again["status"] == "up to date" and "FORCE=1 rebuilds it" in logs[0]
-    monkeypatch.setitem(job_mod.IMPLEMENTATION, "magnitude", 99)  # the method's code changed
+    changed_code = replace(registry.METHODS["magnitude"], implementation=99)
+    monkeypatch.setitem(registry.METHODS, "magnitude", changed_code)  # the method's code changed
     changed = compress.rebuild(spec, settings, log=logs.append)
     assert changed["status"] == "built" and changed["recipe_key"] != again["recipe_key"]
     assert any("the recipe changed" in line for line in logs)
