@@ -7,9 +7,9 @@ old form and rewritten in this one (`migrate`).
                               made them (null for a model known only from the Hub); `hub`: the Hub repo, revision and
                               commit that hold them ({"source": "hub metadata"} from `make checksums`, "push" from
                               `make push`), or null
-    calibration/<set>.json    the lock of a calibration set fetched from the Hub: repo, filename, revision, sha256
-    <benchmark>/hub.json      the lock of benchmark data fetched from the Hub: repo, revision, files (sha256 each),
-                              and the files whose bytes differ from the fork's MANIFEST
+    calibration/<set>.json    locks of what was fetched from the Hub, one shape for both: {repo, revision (the
+    <benchmark>/hub.json      commit), files: {path: sha256}}, and for benchmark data the files whose bytes differ
+                              from the fork's MANIFEST (differs_from_fork)
     scorers/<name>.sha256     the open toxicity classifier's files
     <benchmark>/MANIFEST.sha256, subset.sha256, reference.sha256   committed by hand from the sources they name;
                               read here, never written
@@ -156,7 +156,12 @@ def lock_path(checksums: Path, kind: str, key: str) -> Path:
 
 
 def read_lock(checksums: Path, kind: str, key: str) -> dict | None:
-    return _read_json(lock_path(checksums, kind, key))
+    """A lock in its one shape; a calibration lock from before versioning ({filename, sha256}) is read as one."""
+    lock = _read_json(lock_path(checksums, kind, key))
+    if lock is not None and "files" not in lock and "filename" in lock:
+        lock = {"schema": SCHEMA, "repo": lock.get("repo"), "revision": lock.get("revision"),
+                "files": {lock["filename"]: lock.get("sha256")}}
+    return lock
 
 
 def write_lock(checksums: Path, kind: str, key: str, lock: dict) -> Path:
@@ -186,6 +191,7 @@ def migrate(checksums: Path) -> list[Path]:
     for side in [*sorted((checksums / "calibration").glob("*.json")), *sorted(checksums.glob("*/hub.json"))]:
         data = _read_json(side)
         if data is not None and data.get("schema", 0) < SCHEMA:
-            _write_json(side, data)
+            kind, key = ("calibration", side.stem) if side.parent.name == "calibration" else ("data", side.parent.name)
+            _write_json(side, read_lock(checksums, kind, key))
             done.append(side)
     return done

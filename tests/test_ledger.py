@@ -59,6 +59,15 @@ def test_a_newer_schema_or_garbage_is_one_sentence(tmp_path):
         ledger.model_record(tmp_path, "m")
 
 
+def test_a_calibration_lock_from_before_versioning_is_read_in_the_one_shape(tmp_path):
+    old = tmp_path / "calibration" / "c4.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps({"repo": "allenai/c4", "filename": "f.json.gz", "revision": "r1", "sha256": SHA}))
+    want = {"schema": 1, "repo": "allenai/c4", "revision": "r1", "files": {"f.json.gz": SHA}}
+    assert ledger.read_lock(tmp_path, "calibration", "c4") == want
+    assert ledger.migrate(tmp_path) == [old] and json.loads(old.read_text()) == want
+
+
 def test_locks_carry_the_schema(tmp_path):
     p = ledger.write_lock(tmp_path, "calibration", "c4", {"repo": "allenai/c4", "sha256": SHA})
     assert p == tmp_path / "calibration" / "c4.json" and ledger.read_lock(tmp_path, "calibration", "c4")["schema"] == 1

@@ -85,7 +85,7 @@ def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> 
     if local_file is not None:
         if not Path(local_file).is_file():
             raise ArtifactError(f"CALIBRATION_FILE {local_file} does not exist")
-        expected = ds.sha256 or (lock or {}).get("sha256")
+        expected = ds.sha256 or (lock or {}).get("files", {}).get(ds.filename)
         digest = _check(Path(local_file), expected, rel(lock_path) if lock else "the catalog")
         return Path(local_file), {"dataset": ds.key, "file": str(local_file), "sha256": digest, "origin": "local file"}
     if ds.vendored:
@@ -103,10 +103,10 @@ def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tu
     except (HubError, ValueError) as e:
         raise ArtifactError(f"cannot fetch {ds.repo}/{ds.filename} from the Hub ({e}); run where the Hub is "
                             f"reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None
-    digest = _check(path, lock["sha256"] if lock else None, rel(lock_path))
+    digest = _check(path, lock["files"].get(ds.filename) if lock else None, rel(lock_path))
     if not lock:
-        ledger.write_lock(settings.checksums, "calibration", ds.key, {"repo": ds.repo, "filename": ds.filename,
-                                                                      "revision": revision, "sha256": digest})
+        ledger.write_lock(settings.checksums, "calibration", ds.key, {"repo": ds.repo, "revision": revision,
+                                                                      "files": {ds.filename: digest}})
         log(f"recorded {ds.repo}@{revision[:12]} {ds.filename} sha256 {digest[:16]}… in {rel(lock_path)}; "
             "commit that file so every later fetch is pinned to it")
     return path, {"dataset": ds.key, "file": f"{ds.repo}/{ds.filename}", "revision": revision, "sha256": digest,

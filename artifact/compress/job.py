@@ -116,7 +116,8 @@ def _source(key: str, checksums: Path | None) -> str:
         return f"vendored artifact/data/calibration/{ds.vendored} (sha256 {ds.sha256[:12]}…)"
     pinned = ledger.read_lock(checksums, "calibration", key) if checksums else None
     if pinned:
-        return f"Hub {ds.repo} {ds.filename} @ {pinned['revision'][:12]} (sha256 {pinned['sha256'][:12]}…)"
+        digest = pinned["files"].get(ds.filename) or "?"
+        return f"Hub {ds.repo} {ds.filename} @ {pinned['revision'][:12]} (sha256 {digest[:12]}…)"
     return f"Hub {ds.repo} {ds.filename} @ main (not pinned yet: the first fetch records revision and sha256)"
 
 

@@ -98,7 +98,7 @@ def test_hub_fetch_pins_revision_and_sha256(make_settings, tmp_path):
         logs = []
         path, origin = C.locate(ds, settings, log=logs.append)
         lock = json.loads((settings.checksums / "calibration" / "c4.json").read_text())
-        assert lock == {"schema": 1, "repo": ds.repo, "filename": ds.filename, "revision": commit, "sha256": origin["sha256"]}
+        assert lock == {"schema": 1, "repo": ds.repo, "revision": commit, "files": {ds.filename: origin["sha256"]}}
         assert "commit that file" in logs[0] and C.read_records(path, "jsonl") == TEXTS
         # `main` moves on: the pinned revision is still what is fetched
         hub.state.add("dataset", ds.repo, {ds.filename: b"changed"})
