@@ -33,3 +33,10 @@ def test_a_hub_model_is_never_built_on_the_way(make_settings, tmp_path):
     settings = make_settings(tmp_path / "empty")
     with pytest.raises(NotInStoreError, match="make pull MODEL=llama-2-13b-chat-gptq-4bit-s0"):
         pipeline.ensure_model(catalog.get("llama-2-13b-chat-gptq-4bit-s0"), settings)
+
+
+@pytest.mark.parametrize("bad", [["--perspective", "toxcity"], ["--limit", "0"], ["--samples", "0"]])
+def test_bad_input_to_eval_fails_before_anything_is_converted(cli, tmp_path, bad):
+    r = cli("eval", DENSE, *bad, env_extra={"ARTIFACT_STORE": str(tmp_path / "store")})
+    assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "Traceback" not in r.stderr
+    assert not (tmp_path / "store").exists()

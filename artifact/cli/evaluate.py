@@ -57,11 +57,12 @@ def cmd_eval(args, settings) -> int:
                 print(f"  note: {r['perspective']}: {m}")
         print(PLAN_NOTE)
         return 0
-    pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
     config = run.EvalConfig(args.perspective, limit=args.limit, data=args.data, mode=args.prompts,
                             samples=args.samples, max_tokens=args.max_tokens, seed=args.seed,
                             resamples=args.bootstrap, batch_size=args.batch_size)
-    results = run.evaluate(spec, config, settings, progress=not args.no_progress)
+    prepared = run.prepare(spec, config, settings)  # bad input fails before anything is converted or written
+    pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
+    results = run.evaluate(spec, config, settings, progress=not args.no_progress, prepared=prepared)
     print(tabulate(run.summary(results), headers=["perspective", "score", "95% interval", "items", "refusal %",
                                                    "requests", "partial", "results"], tablefmt="github"))
     if any(r["partial"] for r in results):

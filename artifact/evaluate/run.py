@@ -132,12 +132,19 @@ class _Run:
     log: object
 
 
-def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: bool = True,
-             log=print) -> list[dict]:
-    """Score `spec` as `config` says (perspectives, LIMIT, data, prompts, caps, seed, bootstrap); every input is
-    checked before the model loads. Reads the model from the store and never writes to it."""
+@dataclass(frozen=True)
+class Prepared:
+    """Every input of an evaluation, checked: the requests per perspective, the toxicity scorer, the device."""
+
+    builds: dict
+    scorer: object
+    device: str
+
+
+def prepare(spec: ModelSpec, config: EvalConfig, settings: Settings) -> Prepared:
+    """Check every input (values, data files, perspectives, the toxicity scorer's key, the device) before anything
+    is loaded or written: bad input fails here, with the store and results untouched."""
     config.check()
-    # every input is checked before the model loads
     builds = {p: build(p, config.data, settings, config.limit, config.samples, config.max_tokens)
               for p in names(config.perspectives)}
     from . import scorers
@@ -148,6 +155,15 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
         raise ArtifactError(f"{spec.name} has {spec.base.arch.params / 1e9:.0f}B parameters and no CUDA GPU is "
                             "visible; run on a GPU machine (`make check` reports what it sees) or set "
                             "ARTIFACT_ALLOW_CPU=1 to wait days")
+    return Prepared(builds, scorer, device)
+
+
+def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: bool = True, log=print,
+             prepared: Prepared | None = None) -> list[dict]:
+    """Score `spec` as `config` says (perspectives, LIMIT, data, prompts, caps, seed, bootstrap); every input is
+    checked (`prepare`) before the model loads. Reads the model from the store and never writes to it."""
+    prepared = prepared or prepare(spec, config, settings)
+    builds, scorer, device = prepared.builds, prepared.scorer, prepared.device
     folder = model_folder(spec, settings, log)
     bad = store.verify(folder)
     if bad:
