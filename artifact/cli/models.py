@@ -55,8 +55,8 @@ def cmd_rebuild(args, settings) -> int:
     if args.dry_run:
         _plan(spec, settings)
         return 0
-    if spec.method != "none":
-        pipeline.ensure_base(spec, settings)
+    compress.validate(compress.Job.from_spec(spec))  # a job that cannot work fails before the base is converted
+    pipeline.ensure_base(spec, settings)
     compress.rebuild(spec, settings, force=args.force, calibration_file=args.calibration_file)
     return 0
 
