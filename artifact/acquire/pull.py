@@ -4,7 +4,7 @@
 - The revision (a branch like `4bit_128g_0seed`) is resolved to a commit and recorded. A model already in the
   store stays at its commit: if the branch has moved since, that is reported and UPDATE=1 takes the new commit.
 - Files download into `<store>/.<name>.pull-<commit>` (the same folder on a rerun; a file cut off midway
-  continues from its `.part` with an HTTP Range request, see download.py) and are verified before anything is used: against `checksums/models/<name>.sha256` when that
+  continues from its `.part` with an HTTP Range request, see fetch.download) and are verified before anything is used: against `checksums/models/<name>.sha256` when that
   manifest belongs to this commit, else against the Hub's own LFS sha256 (large files) or git blob id (small
   files). A file that fails is moved to `<store>/.quarantine/` and the pull stops, naming it.
 - safetensors are preferred: pickled weights (`.bin`, `.pt`) are skipped when the repo also has safetensors.
