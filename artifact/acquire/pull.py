@@ -40,7 +40,19 @@ def candidates(spec: ModelSpec, repo: str | None = None, revision: str | None = 
     return [(r, revision) for r in dict.fromkeys(repos)]
 
 
+def safe(path: str) -> bool:
+    """A listed file name that stays inside the folder it is written to: relative, no `..`, no backslash or NUL."""
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and "\\" not in path and "\0" not in path and \
+        all(p not in ("", ".", "..") for p in parts)
+
+
 def wanted(paths: list[str]) -> list[str]:
+    """The files of a listing a pull takes; a name that would land outside the store folder stops the pull."""
+    bad = [p for p in paths if not safe(p)]
+    if bad:
+        raise HubError(f"the Hub listing names {bad[0]!r}, a path outside the model folder; refused, nothing was "
+                       "written (check HF_ENDPOINT: a real Hub never lists such a name)")
     keep = [p for p in paths if not any(fnmatch.fnmatch(p, pat) for pat in SKIP)]
     if any(p.endswith(".safetensors") for p in keep):
         keep = [p for p in keep if not p.endswith(PICKLES) and not p.endswith(".bin.index.json")]

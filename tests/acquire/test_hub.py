@@ -256,3 +256,13 @@ def test_make_pull_dry_run_prints_the_plan_of_a_13b_model(tmp_path):
                    "about 26.03 GB", "verified by", "token"):
         assert needle in r.stdout
     assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("name", ["../../escaped.json", "/tmp/escaped-abs.json", "sub/../../escaped.json"])
+def test_a_listing_that_leaves_the_store_is_refused(hub, settings, tmp_path, name):
+    publish(hub, AWQ8, {**FILES, name: b"planted"})
+    with pytest.raises(HubError, match="a path outside the model folder"):
+        pull.pull(AWQ8, settings, log=lambda *_: None)
+    assert not (settings.store.parent / "escaped.json").exists() and not (tmp_path / "escaped.json").exists()
+    assert store.read_recipe(store.folder(settings.store, AWQ8.name)) is None
+    assert not list(settings.store.glob(".*pull-*")) if settings.store.exists() else True  # no staging left
