@@ -32,6 +32,17 @@ class Settings:
     image: str | None = None  # ARTIFACT_IMAGE: the image this process runs in (set by docker/Dockerfile)
 
 
+# HTTP and Hub client loggers: held at WARNING, so a dependency that calls logging.basicConfig(level=INFO) at import
+# (gptqmodel's tokenicer does) cannot make them log request lines (URLs, headers) of the Hub or the Perspective API.
+QUIET = ("httpx", "httpcore", "urllib3", "huggingface_hub", "filelock")
+
+
+def quiet_libraries() -> None:
+    import logging
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def pick_device(settings: Settings) -> str:
     """ARTIFACT_DEVICE when set, else CUDA where torch sees a GPU, else the CPU."""
     if settings.device:

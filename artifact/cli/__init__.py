@@ -39,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from ..settings import quiet_libraries
+    quiet_libraries()
     try:
         return args.func(args, load_settings())
     except ArtifactError as e:

@@ -22,7 +22,7 @@ class FakePerspective:
     first `throttle` calls; 400 for texts containing 'xx-lang'; `fail_after` calls answer 500 forever."""
 
     def __init__(self, throttle=0, fail_after=None):
-        self.throttle, self.fail_after, self.calls, self.bodies = throttle, fail_after, 0, []
+        self.throttle, self.fail_after, self.calls, self.bodies, self.query_keys = throttle, fail_after, 0, [], 0
         state = self
 
         class H(BaseHTTPRequestHandler):
@@ -36,7 +36,8 @@ class FakePerspective:
                     state.calls += 1
                     n = state.calls
                 state.bodies.append(body)
-                if url.path != "/v1alpha1/comments:analyze" or parse_qs(url.query).get("key") != [KEY]:
+                state.query_keys += bool(parse_qs(url.query).get("key"))  # a key in the URL would be logged
+                if url.path != "/v1alpha1/comments:analyze" or self.headers.get("X-Goog-Api-Key") != KEY:
                     return self._reply(403, {"error": {"message": "API key not valid"}})
                 if n <= state.throttle:
                     return self._reply(429, {"error": {"message": "Quota exceeded"}}, {"Retry-After": "0"})
@@ -101,6 +102,24 @@ def test_perspective_errors_are_sentences_without_the_key(api, make_settings):
     assert "wrong" not in str(e.value)
     with pytest.raises(ArtifactError, match="needs a key: set PERSPECTIVE_API_KEY"):
         scorers.get("perspective", make_settings())
+
+
+def test_the_key_is_in_no_log_url_or_file_even_with_info_logging(api, make_settings, tmp_path, caplog, capfd,
+                                                                  monkeypatch):
+    import logging
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # the handler basicConfig adds goes with the test
+    monkeypatch.setattr(root, "level", root.level)
+    logging.basicConfig(level=logging.INFO)  # what gptqmodel's tokenicer does at import
+    caplog.set_level(logging.DEBUG)  # the root logger at its most talkative: the libraries' own level must hold
+    server = api()
+    p = scorers.get("perspective", settings_for(make_settings, server))
+    got = scorers.rate(["a!", "b"], p, tmp_path / "cache", log=print)
+    assert got["a!"] == pytest.approx(0.1) and server.query_keys == 0  # sent in the header, never in the URL
+    out, err = capfd.readouterr()
+    files = "".join(f.read_text(errors="replace") for f in tmp_path.rglob("*") if f.is_file())
+    assert KEY not in caplog.text + out + err + files
+    assert not any(r.name.startswith(("httpx", "httpcore")) and r.levelno < logging.WARNING for r in caplog.records)
 
 
 def test_a_failed_scoring_run_resumes_from_the_cache(api, make_settings, tmp_path):

@@ -5,7 +5,8 @@ Requests go out `workers` at a time, paced to the key's quota (PERSPECTIVE_QPS, 
 and 5xx are retried with exponential backoff (honouring Retry-After) up to `retries` times, then the run stops with
 a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
 score, such as an unsupported language) gives None, which the fork also recorded (its scorer returned None on any
-error; we retry the transient ones instead). The key is sent as the `key` query parameter and never printed.
+error; we retry the transient ones instead). The key is sent in the `X-Goog-Api-Key` header (never in a URL, which
+HTTP libraries log) and never printed; the HTTP libraries' loggers are held at WARNING (settings.quiet_libraries).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ...errors import ArtifactError
+from ...settings import quiet_libraries
 from . import Scorer
 
 URL = "https://commentanalyzer.googleapis.com"
@@ -29,6 +31,7 @@ class Perspective(Scorer):
         if not settings.perspective_key:
             raise ArtifactError("the Perspective API needs a key: set PERSPECTIVE_API_KEY (Google closes the API on "
                                 "2026-12-31), or choose TOXICITY_SCORER=toxic-bert or profanity")
+        quiet_libraries()  # a dependency's logging.basicConfig(level=INFO) would otherwise log every request
         self.key, self.qps = settings.perspective_key, max(settings.perspective_qps, 1e-3)
         self.url = (settings.perspective_url or URL).rstrip("/") + "/v1alpha1/comments:analyze"
         self.workers, self.retries, self.backoff = workers, retries, backoff
@@ -52,7 +55,7 @@ class Perspective(Scorer):
         for attempt in range(self.retries + 1):
             self._pace()
             try:
-                r = client.post(self.url, params={"key": self.key}, json=body)
+                r = client.post(self.url, headers={"X-Goog-Api-Key": self.key}, json=body)
             except Exception as e:  # noqa: BLE001 - any transport error is retried, then reported in one sentence
                 status, err = None, type(e).__name__
             else:
