@@ -3,6 +3,9 @@
 # non-zero status as "make: *** [...] Error N" and itself exits 2.
 
 SHELL := bash
+# A value handed to the shell single-quoted, so the shell never re-reads it: `make push "REPO=me/x; touch PWNED"`
+# passes one odd argument (refused by the program), it runs nothing.
+q = '$(subst ','\'',$(1))'
 .DEFAULT_GOAL := help
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -26,10 +29,10 @@ ifneq ($(ARTIFACT_IMAGE),)
 override MODE := image
 endif
 ifeq ($(MODE),auto)
-override MODE := $(shell docker image inspect $(IMAGE) >/dev/null 2>&1 && echo docker || echo local)
+override MODE := $(shell docker image inspect $(call q,$(IMAGE)) >/dev/null 2>&1 && echo docker || echo local)
 endif
 ifeq ($(MODE),docker)
-IN := python3 -m artifact.container run --image $(IMAGE) --gpus $(GPUS) --
+IN := python3 -m artifact.container run --image $(call q,$(IMAGE)) --gpus $(call q,$(GPUS)) --
 PYX := python
 NEEDS :=
 else ifeq ($(MODE),image)
@@ -55,7 +58,7 @@ endif
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
 	@echo "Variables: SOURCE=published|local  MODEL=<catalog id>  FILTER='method=gptq bits=4'  TABLE=<name>  DRY_RUN=1"
-	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE=$(IMAGE)  GPUS=auto|all|none|0,1"
+	@echo "Run mode:  MODE=docker|local (now: $(MODE))  IMAGE="$(call q,$(IMAGE))"  GPUS=auto|all|none|0,1"
 	@echo
 	@grep -hE '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9_-]+):.*## (.*)/  \1\t\2/' | expand -t 16
 	@echo
@@ -74,7 +77,7 @@ setup: $(VENV)/.setup-done ## create .venv and install the pinned stack (torch C
 $(VENV)/.setup-done: pyproject.toml
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required; install it and rerun make setup" >&2; exit 2; }
 	python3 -m venv $(VENV)
-	$(PIP) install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple) $$(python3 artifact/pins.py torch)
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(call q,$(TORCH_INDEX)) --extra-index-url https://pypi.org/simple) $$(python3 artifact/pins.py torch)
 	$(PIP) install -e '.[dev]'
 	$(PIP) install --no-deps $$(python3 artifact/pins.py no-deps)
 	touch $@
@@ -83,11 +86,11 @@ $(VENV)/.setup-done: pyproject.toml
 # Their names are artifact/container.py's BUILD_OPTIONS, read only when `make image` runs (`=`, not `:=`).
 BUILD_OPTIONS = $(shell python3 -c 'from artifact.container import BUILD_OPTIONS; print(*BUILD_OPTIONS)')
 image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1] [BASE_IMAGE= PIP_INDEX_URL= PIP_FIND_LINKS= TOXIC_BERT_REVISION= NETWORK=host]
-	python3 -m artifact.container build --image $(IMAGE) $(if $(DRY_RUN),--print) $(if $(NETWORK),--network $(NETWORK)) \
+	python3 -m artifact.container build --image $(call q,$(IMAGE)) $(if $(DRY_RUN),--print) $(if $(NETWORK),--network $(call q,$(NETWORK))) \
 	  $(foreach v,$(BUILD_OPTIONS),$(if $(filter command line,$(origin $(v))),--build-arg $(v)=$($(v))))
 
 shell: ## a bash shell in the image, with the GPU(s), the checkout, the model store and the Hub cache mounted
-	python3 -m artifact.container shell --image $(IMAGE) --gpus $(GPUS) $(if $(DRY_RUN),--print)
+	python3 -m artifact.container shell --image $(call q,$(IMAGE)) --gpus $(call q,$(GPUS)) $(if $(DRY_RUN),--print)
 
 check: $(NEEDS) ## kick the tires (minutes on a GPU): environment, SmolLM2 + GPTQ 4-bit build, checksums, MMLU, diff; PASS or what to fix [DRY_RUN=1]
 	$(ART) check $(if $(DRY_RUN),--dry-run) $(if $(VERBOSE),,--no-progress)
@@ -109,7 +112,7 @@ test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size mu
 	$(IN) $(PYX) -m pytest -q -m slow
 
 models: $(NEEDS) ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
-	$(ART) models $(MODEL) $(if $(FILTER),--filter $(FILTER)) $(if $(JSON),--json)
+	$(ART) models $(if $(MODEL),$(call q,$(MODEL))) $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(JSON),--json)
 
 demo: $(NEEDS) ## [DRY_RUN=1] the embedded default main job, offline on a CPU: SmolLM2 dense, magnitude 2:4, GPTQ 4-bit on all 8 dimensions and MMLU with intervals, diffed against recorded numbers, then the paper's tables replayed
 	@if [ -n "$(DRY_RUN)" ]; then $(ART) demo --dry-run; exit $$?; fi; \
@@ -132,49 +135,49 @@ fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
 fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
 fig11: ## Figure 11 data, Vicuna-13b scores vs bits
 $(TABLES): $(NEEDS)
-	$(ART) table $@ --source $(SOURCE) $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(LIMIT))
+	$(ART) table $@ --source $(call q,$(SOURCE)) $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(call q,$(LIMIT)))
 
 diff: $(NEEDS) ## per-cell diff of one table against the paper: make diff TABLE=table3
-	@test -n "$(TABLE)" || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
-	$(ART) diff $(TABLE) $(if $(filter command line environment,$(origin SOURCE)),--source $(SOURCE))
+	@test -n $(call q,$(TABLE)) || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
+	$(ART) diff $(call q,$(TABLE)) $(if $(filter command line environment,$(origin SOURCE)),--source $(call q,$(SOURCE)))
 
 rebuild: $(NEEDS) ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
-	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them)" >&2; exit 2; }
-	$(ART) rebuild $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(CALIBRATION_FILE))
+	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them)" >&2; exit 2; }
+	$(ART) rebuild $(call q,$(MODEL)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(call q,$(CALIBRATION_FILE)))
 
 rebuild-all: $(NEEDS) ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
-	$(ART) rebuild-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
+	$(ART) rebuild-all $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
 
 pull: $(NEEDS) ## download a model from the Hub, verified: make pull MODEL=<id> [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
-	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make pull MODEL=llama-2-13b-chat-gptq-4bit-s0 (make models lists them)" >&2; exit 2; }
-	$(ART) pull $(MODEL) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(REPO)) $(if $(REVISION),--revision $(REVISION))
+	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make pull MODEL=llama-2-13b-chat-gptq-4bit-s0 (make models lists them)" >&2; exit 2; }
+	$(ART) pull $(call q,$(MODEL)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(call q,$(REPO))) $(if $(REVISION),--revision $(call q,$(REVISION)))
 
 pull-all: $(NEEDS) ## pull every catalog model matching FILTER, e.g. FILTER='base=llama-2-13b-chat method=gptq'
-	$(ART) pull-all $(if $(FILTER),--filter $(FILTER)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
+	$(ART) pull-all $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
 
 push: $(NEEDS) ## upload a stored model with a model card: make push MODEL=<id> REPO=<org/name> [REVISION=<branch>] [FORCE=1] [DRY_RUN=1]
-	@test -n "$(MODEL)" -a -n "$(REPO)" || { echo "error: say what and where, e.g. make push MODEL=smollm2-135m-instruct-wanda-2to4-s0 REPO=me/smol-wanda" >&2; exit 2; }
-	$(ART) push $(MODEL) --repo $(REPO) $(if $(REVISION),--revision $(REVISION)) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
+	@test -n $(call q,$(MODEL)) -a -n $(call q,$(REPO)) || { echo "error: say what and where, e.g. make push MODEL=smollm2-135m-instruct-wanda-2to4-s0 REPO=me/smol-wanda" >&2; exit 2; }
+	$(ART) push $(call q,$(MODEL)) --repo $(call q,$(REPO)) $(if $(REVISION),--revision $(call q,$(REVISION))) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
 
 verify: $(NEEDS) ## re-hash the model store against its manifests and checksums/ (MODEL=<id> for one); exit 1 on a mismatch
-	$(ART) verify $(MODEL)
+	$(ART) verify $(if $(MODEL),$(call q,$(MODEL)))
 
 checksums: $(NEEDS) ## record a model's sha256 manifest in checksums/ from the Hub's metadata: make checksums MODEL=<id>
-	@test -n "$(MODEL)" || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
-	$(ART) checksums $(MODEL)
+	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make checksums MODEL=llama-2-13b-chat-wanda-2to4" >&2; exit 2; }
+	$(ART) checksums $(call q,$(MODEL))
 
 toxicity-agreement: $(NEEDS) ## how closely each available toxicity scorer tracks the Perspective scores stored in RealToxicityPrompts
-	$(ART) toxicity-agreement $(if $(DATA),--data $(DATA)) $(if $(DRY_RUN),--dry-run)
+	$(ART) toxicity-agreement $(if $(DATA),--data $(call q,$(DATA))) $(if $(DRY_RUN),--dry-run)
 
 scorer-checksums: $(NEEDS) ## record sha256 of the open toxicity classifier placed in ARTIFACT_TOXICITY_MODEL (the GPU image does this)
 	$(ART) scorer-checksums
 
 eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [BOOTSTRAP=1000] [DRY_RUN=1]
-	@test -n "$(MODEL)" || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
-	$(ART) eval $(MODEL) --perspective $(or $(PERSPECTIVE),all) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DATA),--data $(DATA)) $(if $(PROMPTS),--prompts $(PROMPTS)) $(if $(BATCH),--batch-size $(BATCH)) $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(MAX_TOKENS),--max-tokens $(MAX_TOKENS)) $(if $(TOXICITY_SCORER),--toxicity-scorer $(TOXICITY_SCORER)) $(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) $(if $(DRY_RUN),--dry-run)
+	@test -n $(call q,$(MODEL)) || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
+	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DRY_RUN),--dry-run)
 
 rescore: $(NEEDS) ## recompute stored scores and their 95% intervals from the stored replies, no generation [MODEL=<id>] [BOOTSTRAP=1000]
-	$(ART) rescore $(MODEL) $(if $(BOOTSTRAP),--bootstrap $(BOOTSTRAP)) $(if $(DATA),--data $(DATA))
+	$(ART) rescore $(if $(MODEL),$(call q,$(MODEL))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DATA),--data $(call q,$(DATA)))
 
 bench-eval: $(NEEDS) ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
 	$(IN) $(PYX) -m artifact.bench eval

@@ -3,6 +3,7 @@ mounts, user, environment without secret values), the Make wiring, and the one-s
 executable (a shell script that logs its arguments) plays the engine where the path needs one."""
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -114,7 +115,8 @@ def test_make_run_mode_wraps_every_target_in_the_container():
                              capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         line = next(ln for ln in out.stdout.splitlines() if "artifact.container" in ln)
-        assert f"python3 -m artifact.container run --image comp-trust-artifact:0.1.0 --gpus 0 -- {expect}" in line
+        words = re.sub(r"'([^'\s]*)'", r"\1", line)  # values arrive single-quoted; compare them bare
+        assert f"python3 -m artifact.container run --image comp-trust-artifact:0.1.0 --gpus 0 -- {expect}" in words
         assert ".venv" not in out.stdout and "[make] MODE=docker" in out.stdout
     local = subprocess.run(["make", "-n", "table3", "MODE=local"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert ".venv/bin/python -m artifact table table3" in local.stdout and "artifact.container" not in local.stdout
