@@ -68,6 +68,8 @@ def parse_manifest(path: Path) -> dict[str, str]:
 
 def verify(path: Path) -> list[str]:
     """Files of a model folder whose bytes differ from its SHA256SUMS (or that are missing or unlisted)."""
+    if not (path / MANIFEST).is_file():
+        return [f"{MANIFEST}: missing"]
     listed = parse_manifest(path / MANIFEST)
     actual = manifest(path)
     bad = [f"{n}: sha256 differs" for n in listed if n in actual and actual[n] != listed[n]]

@@ -60,8 +60,11 @@ def ensure(spec: ModelSpec, store_root: Path, log=print) -> Path:
     ident = identity(spec)
     key = store.recipe_key(ident)
     have = store.read_recipe(final)
-    if have and have.get("recipe_key") == key:
+    damaged = store.verify(final) if have else []
+    if have and have.get("recipe_key") == key and not damaged:
         return final
+    if damaged:
+        log(f"{spec.name} in {final} fails its sha256 check ({damaged[0]}): converting it again")
     log(f"converting {spec.name} from {ident['source']} into {final} (once, about 30 s)")
     started = time.time()
     with store.staging(store_root, spec.name) as tmp:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import catalog, ledger, store
 from ..catalog import ModelSpec
-from ..errors import ArtifactError, NotInStoreError
+from ..errors import ArtifactError, ChecksumMismatchError, NotInStoreError
 from ..provenance import code_commit, library_versions, now_utc
 from ..settings import Settings, pick_device
 from . import calibration
@@ -85,6 +85,11 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
         raise ArtifactError(f"{job.name} needs a CUDA GPU ({job.base.name} is too large for a CPU rebuild); "
                             "run it on a GPU machine, or see the plan with DRY_RUN=1")
     base_dir = base_folder(job.base, settings, log)
+    damaged = store.verify(base_dir)  # a base used unchecked would bake its damage into every model made from it
+    if damaged:
+        raise ChecksumMismatchError(base_dir, f"the base model fails its sha256 check ({damaged[0]})",
+                                    f"put it in the store again (`make pull MODEL={job.base.name} FORCE=1`), then "
+                                    "rebuild")
     base_recipe = store.read_recipe(base_dir)
     sequences, drawn = None, None
     if job.calibration:
@@ -105,11 +110,13 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
     key = store.recipe_key(identity)
     final = store.folder(settings.store, job.name)
     have = store.read_recipe(final)
-    if have and have.get("recipe_key") == key and not force:
+    damaged = store.verify(final) if have else []
+    if have and have.get("recipe_key") == key and not force and not damaged:
         log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
         return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
     if have:
-        why = "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
+        why = f"its stored files fail their sha256 check: {damaged[0]}" if damaged and not force else \
+            "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
                                                               f"-> {key[:12]})"
         log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
     log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "

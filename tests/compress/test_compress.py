@@ -107,3 +107,32 @@ def test_cli_dry_run_and_errors(cli):
     assert r.returncode == 2 and "did you mean" in r.stderr
     r = subprocess.run(["make", "rebuild"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "say which model" in r.stderr
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_model_or_base_is_never_used_or_called_up_to_date(make_settings, smol_base, tmp_path):
+    import shutil
+
+    from artifact.acquire import embedded
+    from artifact.errors import ChecksumMismatchError
+    settings = make_settings(tmp_path / "store")
+    shutil.copytree(smol_base, tmp_path / "store" / smol_base.name)
+    spec, logs = catalog.get(MAGNITUDE), []
+    assert compress.rebuild(spec, settings, log=logs.append)["status"] == "built"
+    folder = store.folder(settings.store, MAGNITUDE)
+    for damage in (lambda: _flip(folder / "model.safetensors"), lambda: (folder / "config.json").unlink(),
+                   lambda: (folder / store.MANIFEST).unlink()):
+        damage()
+        r = compress.rebuild(spec, settings, log=logs.append)
+        assert r["status"] == "built" and "fail their sha256 check" in logs[-3] and store.verify(folder) == []
+    base = tmp_path / "store" / smol_base.name
+    _flip(base / "model.safetensors")
+    with pytest.raises(ChecksumMismatchError, match="base model fails its sha256 check.*make pull MODEL="):
+        compress.rebuild(spec, settings, force=True, log=logs.append)
+    assert embedded.ensure(catalog.get("smollm2-135m-instruct"), settings.store, log=logs.append) == base
+    assert "converting it again" in " ".join(logs[-2:]) and store.verify(base) == []
