@@ -80,7 +80,7 @@ class Results:
 
     def done(self) -> dict[str, dict]:
         """Finished samples by key; a torn trailing line (the run was killed mid-write) is cut off the file."""
-        return {row["key"]: row for row in read_rows(self.samples)}
+        return {row["key"]: row for row in read_rows(self.samples, ("key", "replies"))}
 
     def append(self, rows: list[dict]) -> None:
         append_rows(self.samples, rows)
@@ -157,7 +157,7 @@ def read_scores(results: Path, model: str | None = None) -> list[ScoreRecord]:
     return [ScoreRecord.read(p) for p in sorted(base.glob("**/score.json"))]
 
 
-def read_rows(path: Path) -> list[dict]:
+def read_rows(path: Path, require: tuple[str, ...] = ()) -> list[dict]:
     """The JSON lines of an append-only file; a torn trailing line (a kill mid-write) is cut off the file, so the
     next append starts on a fresh line."""
     if not path.is_file():
@@ -167,7 +167,18 @@ def read_rows(path: Path) -> list[dict]:
     if len(keep) != len(data):
         with open(path, "r+b") as f:
             f.truncate(len(keep))
-    return [json.loads(line) for line in keep.decode("utf-8").splitlines()]
+    rows = []
+    for i, line in enumerate(keep.decode("utf-8", errors="replace").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or (require and not all(k in row for k in require)):
+            what = "not a JSON object" if not isinstance(row, dict) else f"lacks {', '.join(require)}"
+            raise FileFormatError(path, i, f"{what}, so nothing from this file is used; delete the line (or the file) "
+                                           "and rerun: what it held is generated again")
+        rows.append(row)
+    return rows
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:

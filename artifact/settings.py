@@ -51,6 +51,27 @@ def pick_device(settings: Settings) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _positive(name: str, raw: str | None, default: float) -> float:
+    from .errors import BadInputError
+    raw = raw or ""
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise BadInputError(f"{name}={raw} is not a positive number; set it to e.g. {default:g}, or unset it")
+    return value
+
+
+def _device(device: str | None) -> str | None:
+    import re
+
+    from .errors import BadInputError
+    if device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise BadInputError(f"ARTIFACT_DEVICE={device} is not a device; use cpu, cuda or cuda:<n>, or unset it")
+    return device
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     cache = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -60,7 +81,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         recipes=Path(env.get("ARTIFACT_RECIPES", REPRODUCE)),
         store=Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")),
         checksums=Path(env.get("ARTIFACT_CHECKSUMS", CHECKSUMS)),
-        device=env.get("ARTIFACT_DEVICE") or None,
+        device=_device(env.get("ARTIFACT_DEVICE") or None),
         allow_cpu=env.get("ARTIFACT_ALLOW_CPU", "") not in ("", "0"),
         hf_endpoint=env.get("HF_ENDPOINT") or None,
         hf_cache=Path(env["HF_HUB_CACHE"]) if env.get("HF_HUB_CACHE") else
@@ -68,7 +89,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         hf_token=env.get("HF_TOKEN") or None,
         perspective_key=env.get("PERSPECTIVE_API_KEY") or None,
         perspective_url=env.get("PERSPECTIVE_API_URL") or None,
-        perspective_qps=float(env.get("PERSPECTIVE_QPS") or 1.0),
+        perspective_qps=_positive("PERSPECTIVE_QPS", env.get("PERSPECTIVE_QPS"), 1.0),
         toxicity_scorer=env.get("TOXICITY_SCORER") or None,
         toxicity_model=Path(env["ARTIFACT_TOXICITY_MODEL"]) if env.get("ARTIFACT_TOXICITY_MODEL") else
         Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")) / "_scorers" / "toxic-bert",

@@ -66,3 +66,32 @@ def test_the_report_reads_results_only_through_the_contract():
         code = re.sub(r'"""[\s\S]*?"""', "", code)  # docstrings may describe the layout
         assert "score.json" not in code and '"eval"' not in code, f"{path.name} reaches into the results layout"
         assert not re.search(r"[\"'](demo|check)[\"']", code), f"{path.name} names a recorded profile"
+
+
+@pytest.mark.parametrize("line", ['not json', '{"prompt_sha256": "x", "replies": ["a"]}', '[1, 2]'])
+def test_a_bad_samples_line_is_named_with_its_line_number(tmp_path, line):
+    res = results.folder(tmp_path, MODEL, "ab" * 32, "ethics", "c0ffee")
+    res.append([{"key": "a", "replies": ["x"]}])
+    with open(res.samples, "a") as f:
+        f.write(line + "\n" + json.dumps({"key": "b", "replies": ["y"]}) + "\n")
+    with pytest.raises(FileFormatError, match=r"samples.jsonl:2: .*delete the line"):
+        res.done()
+
+
+def test_a_torn_last_line_is_still_cut_off_quietly(tmp_path):
+    res = results.folder(tmp_path, MODEL, "ab" * 32, "ethics", "c0ffee")
+    res.append([{"key": "a", "replies": ["x"]}])
+    with open(res.samples, "a") as f:
+        f.write('{"key": "b", "repl')
+    assert list(res.done()) == ["a"]
+
+
+@pytest.mark.parametrize("score", [7.5, -0.1, "high", True])
+def test_an_impossible_cached_toxicity_score_is_never_folded_in(tmp_path, score):
+    from artifact.evaluate import scorers
+    path = tmp_path / "cache" / "x.jsonl"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"sha256": "s1", "score": 0.5}) + "\n" + json.dumps({"sha256": "s2", "score": score})
+                    + "\n")
+    with pytest.raises(FileFormatError, match=r"x.jsonl:2: score .* is not a probability"):
+        scorers.Cache(tmp_path / "cache", "x")

@@ -48,3 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except BrokenPipeError:  # `... | head`
         return 0
+    except OSError as e:  # a read-only or full disk, a path that is a file: one sentence, exit 2 (1 means a FAIL)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}; check that the path exists and is a writable folder with free space",
+              file=sys.stderr)
+        return 2

@@ -41,7 +41,7 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
     if kind == "local":
         raise ArtifactError(f"{rel(folder)} was scored on a local data folder; rescore it with DATA=<that folder>")
     mod, src, reqs, missing, _ = build(p, kind, settings, None)
-    samples = {r["key"]: r for r in read_rows(res.samples)}
+    samples = {r["key"]: r for r in read_rows(res.samples, ("key", "replies"))}
     matched = [r for r in reqs if r.key in samples]
     unknown = len(samples) - len(matched)
     if not matched:

@@ -69,6 +69,9 @@ class EvalConfig:
         if self.samples is not None and self.samples < 1:
             raise BadInputError(f"SAMPLES={self.samples} asks for no samples; give a positive number, or leave it "
                                 "unset")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise BadInputError(f"BATCH={self.batch_size} puts no request in a batch; give a positive number, or "
+                                "leave it unset (8 on a CPU, 32 on a GPU)")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise BadInputError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
                                 "unset")

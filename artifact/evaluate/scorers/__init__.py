@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...errors import ArtifactError
+from ...errors import ArtifactError, FileFormatError
 from ...results import append_rows, read_rows
 
 NAMES = ("perspective", "toxic-bert", "profanity")
@@ -65,7 +65,13 @@ class Cache:
     def __init__(self, folder: Path, scorer_id: str):
         safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in scorer_id)
         self.path = folder / f"{safe}.jsonl"
-        self.scores: dict[str, float | None] = {r["sha256"]: r["score"] for r in read_rows(self.path)}
+        self.scores: dict[str, float | None] = {}
+        for i, r in enumerate(read_rows(self.path, ("sha256", "score")), 1):
+            s = r["score"]
+            if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float)) or not 0.0 <= s <= 1.0):
+                raise FileFormatError(self.path, i, f"score {s!r} is not a probability in [0, 1], so the cache is not "
+                                                    "used; delete the line (or the file) and rerun to score again")
+            self.scores[r["sha256"]] = s
 
     def add(self, pairs: dict[str, float | None]) -> None:
         append_rows(self.path, [{"sha256": k, "score": v} for k, v in pairs.items()])
