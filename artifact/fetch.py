@@ -4,7 +4,7 @@ sets (compress/calibration.py) and benchmark data (evaluate/data.py) all come th
     api(settings)                      the Hub client, with the endpoint and token of the settings
     explain(settings, repo)            every Hub or network failure as one sentence (HubError) that says what to do
     remote_files(client, repo, rev)    what the Hub says each file of a model revision is (size, sha256, blob id)
-    dataset_file(settings, repo, ...)  one dataset file at a commit, checked against the Hub's own hash
+    hub_file(settings, repo, ...)      one dataset (or model) file at a commit, checked against the Hub's own hash
     download(...)                      a resumable download of one model file into the store's staging folder
     verify_file(path, kind, digest)    a file against a sha256 or a git blob id
 
@@ -146,16 +146,16 @@ def dataset_listing(settings: Settings, repo: str, revision: str) -> dict[str, t
     return {s.rfilename: ("sha256", s.lfs.sha256) if s.lfs else ("git-blob", s.blob_id) for s in info.siblings or []}
 
 
-def dataset_file(settings: Settings, repo: str, filename: str, revision: str,
-                 expected: tuple[str, str] | None = None) -> tuple[Path, str]:
-    """(local path, sha256) of one dataset file at `revision`, through huggingface_hub's cache. With `expected`
-    (the Hub's own ("sha256" | "git-blob", digest)), a download that does not match is removed from the cache
-    and refused, so the next run fetches it anew."""
+def hub_file(settings: Settings, repo: str, filename: str, revision: str, expected: tuple[str, str] | None = None,
+             repo_type: str = "dataset") -> tuple[Path, str]:
+    """(local path, sha256) of one file of a dataset (or model) at `revision`, through huggingface_hub's cache. With
+    `expected` (the Hub's own ("sha256" | "git-blob", digest)), a download that does not match is removed from the
+    cache and refused, so the next run fetches it anew."""
     from huggingface_hub import hf_hub_download
 
     from .provenance import sha256_file
     with explain(settings, repo, revision):
-        p = Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision, cache_dir=settings.hf_cache,
+        p = Path(hf_hub_download(repo, filename, repo_type=repo_type, revision=revision, cache_dir=settings.hf_cache,
                                  endpoint=settings.hf_endpoint, token=settings.hf_token))
     digest = sha256_file(p)
     if expected and verify_file(p, *expected, sha256=digest):
@@ -165,11 +165,3 @@ def dataset_file(settings: Settings, repo: str, filename: str, revision: str,
         raise ChecksumMismatchError(p, f"the download does not match the Hub's {expected[0]} {expected[1][:12]}…",
                                     "it was removed from the cache: run again to fetch it anew")
     return p, digest
-
-
-def model_file(settings: Settings, repo: str, filename: str, commit: str) -> Path:
-    """One (small) file of a model commit through huggingface_hub's cache, for hashing."""
-    from huggingface_hub import hf_hub_download
-    with explain(settings, repo, commit):
-        return Path(hf_hub_download(repo, filename, revision=commit, endpoint=settings.hf_endpoint,
-                                    token=settings.hf_token, cache_dir=settings.hf_cache))

@@ -23,7 +23,7 @@ from .. import ledger, store
 from ..catalog import ModelSpec
 from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
-from ..fetch import api, download, explain, model_file, remote_files, verify_file
+from ..fetch import api, download, explain, hub_file, remote_files, verify_file
 from ..provenance import code_commit, library_versions, now_utc, sha256_file
 from ..settings import Settings
 
@@ -200,11 +200,8 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
         if f.sha256:
             entries[rel] = f.sha256
             continue
-        local = model_file(settings, repo, rel, commit)
-        if verify_file(local, "git-blob", f.blob_id):
-            raise ChecksumMismatchError(rel, "its download does not match the Hub's git blob id",
-                                        "run `make checksums` again to fetch it anew")
-        entries[rel] = sha256_file(local)
+        # a small file: fetched, checked against its git blob id (a bad download leaves the cache), hashed
+        _, entries[rel] = hub_file(settings, repo, rel, commit, ("git-blob", f.blob_id), repo_type="model")
     path = ledger.record_hub(settings.checksums, spec.name, entries, repo, revision, commit, "hub metadata", now_utc())
     log(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
     return path

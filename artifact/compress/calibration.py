@@ -99,7 +99,7 @@ def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tu
     try:
         with fetch.explain(settings, ds.repo):
             revision = lock["revision"] if lock else fetch.dataset_head(settings, ds.repo)
-        path, _ = fetch.dataset_file(settings, ds.repo, ds.filename, revision)
+        path, _ = fetch.hub_file(settings, ds.repo, ds.filename, revision)
     except (HubError, ValueError) as e:
         raise ArtifactError(f"cannot fetch {ds.repo}/{ds.filename} from the Hub ({e}); run where the Hub is "
                             f"reachable, or pass a local copy with CALIBRATION_FILE=<path>") from None

@@ -144,7 +144,7 @@ class Source:
                 raise ArtifactError(f"the Hub dataset {repo} has no {filename} at {revision[:12]}; give a local "
                                     "copy of the benchmark with DATA=<dir>")
         # hashed once: the Hub's check, the fork's and the lock all use the digest
-        p, digest = fetch.dataset_file(s, repo, filename, revision, expected=remote)
+        p, digest = fetch.hub_file(s, repo, filename, revision, expected=remote)
         expected = self.expected(rel)
         locked = rel in lock.get("files", {})
         differs = expected is not None and not locked and verify_file(p, *expected, sha256=digest) is not None

@@ -22,11 +22,9 @@ import math
 from .. import confidence
 from ..confidence import LEVEL, half_width  # noqa: F401 (half_width: used by the engine and rescore)
 from . import get
-from .api import DEFAULT_ITEM_SD
 
 RESAMPLES, SEED = 1000, 0
 METHOD = "percentile bootstrap over items within strata (numpy Generator PCG64)"
-ITEM_SD = DEFAULT_ITEM_SD
 Z95 = 1.959964
 
 

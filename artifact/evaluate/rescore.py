@@ -15,7 +15,6 @@ from ..provenance import rel, stamp
 from .. import results as results_mod
 from ..results import Results, read_rows
 
-folders = results_mod.result_folders
 
 
 def _scorer(score: dict, settings):
@@ -70,7 +69,7 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
 
 def rescore(settings, model: str | None = None, resamples: int = 1000, data: str | None = None,
             log=print) -> list[dict]:
-    found = folders(settings.results, model)
+    found = results_mod.result_folders(settings.results, model)
     if not found:
         where = results_mod.eval_root(settings.results) / (model or "")
         raise ArtifactError(f"no evaluation results under {where}; run make eval first")

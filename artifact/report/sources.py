@@ -23,7 +23,7 @@ from .. import catalog
 from ..dimensions import BY_KEY, DIMENSIONS, Dimension
 from ..errors import ArtifactError, FileFormatError
 from ..provenance import rel, sha256_file
-from ..results import eval_root, read_scores
+from ..results import read_scores
 from ..settings import REPRODUCE
 
 WEBSITE = REPRODUCE / "reference" / "website"
@@ -85,7 +85,7 @@ class PublishedScores:
 
 class LocalScores:
     def __init__(self, results: Path, partial_ok: bool = False, name: str = "local"):
-        self.root, self.name = eval_root(results), name
+        self.name = name
         self.values: dict[tuple[str, str], Value] = {}
         self.partial: list[str] = []  # score files left out because they are partial
         for record in read_scores(results):  # the results contract: every record checked on reading
