@@ -81,18 +81,18 @@ def environment(settings: Settings, info: dict, mismatches: list[str]) -> list[S
 def checksums(settings: Settings, on_gpu: bool) -> Step:
     problems, expected = [], []
     for name in CHECK.models:
-        for p in ledger.check(store.folder(settings.store, catalog.get(name).name), settings.checksums):
-            # a file that verifies against its own manifest but not against checksums/models/ was built by the same
-            # recipe on other hardware: a GPU, or another CPU's float kernels (seen: two x86-64 CPUs build
-            # different GPTQ bytes), round differently. Damage fails the model's own manifest instead.
-            (expected if "differs from" in p else problems).append(f"{name}: {p}")
+        v = ledger.check(store.folder(settings.store, catalog.get(name).name), settings.checksums)
+        # WARN: built by the same recipe on other hardware (a GPU, or another CPU's float kernels: two x86-64 CPUs
+        # build different GPTQ bytes) and its own manifest verifies; FAIL: damage
+        (expected if v.status == "WARN" else problems if v.status == "FAIL" else []).extend(
+            f"{name}: {p}" for p in v.problems)
     if problems:
         return Step("checksums", "FAIL", "; ".join(problems), "a stored file is damaged: `make rebuild MODEL=<id> "
                                                               "FORCE=1` rebuilds it")
     if expected:
         where = "the GPU build" if on_gpu else "this CPU's build"
         return Step("checksums", "WARN", f"{where} rounds differently from the machine that recorded "
-                                         f"checksums/models/ ({len(expected)} files differ); its own manifest "
+                                         f"checksums/models/ ({len(expected)} models differ); its own manifest "
                                          "verifies, and the scores below say whether it matters")
     return Step("checksums", "PASS", "every file matches its manifest and checksums/models/")
 

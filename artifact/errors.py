@@ -88,3 +88,8 @@ class ChecksumMismatchError(FileFormatError):
 class UnknownPerspectiveError(UnknownNameError):
     kind = "perspective"
     list_hint = "use one of {known}"  # the evaluation registry's names, and all
+
+
+class BusyError(ArtifactError):
+    """Another live run holds the lock on what this command would write (a model, an evaluation folder); the
+    message names it."""

@@ -17,12 +17,11 @@ old form and rewritten in this one (`migrate`).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import FileFormatError
-from . import store
+from . import guard, store
 from .store import manifest_text, parse_manifest
 
 SCHEMA = 1
@@ -31,10 +30,7 @@ SCHEMA = 1
 # ------------------------------------------------------------------------------------------------ files
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    guard.write_text(path, text)
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -121,31 +117,45 @@ def record_hub(checksums: Path, name: str, entries: dict[str, str], repo: str, r
     return _model_paths(checksums, name)[1]
 
 
-def check(folder: Path, checksums: Path) -> list[str]:
-    """Problems of a store folder: against its own SHA256SUMS, and against `checksums/models/<name>.sha256` when
-    that record belongs to this very model (the same recipe key, or the same pulled commit)."""
-    problems = store.verify(folder)
+@dataclass(frozen=True)
+class Verdict:
+    """What `make verify` says of one stored model. FAIL: damage (its bytes fail the manifest written when it was
+    stored, here) or a pulled file the Hub record disagrees with. WARN: a rebuild whose own manifest verifies but
+    whose bytes differ from checksums/models/, recorded on another machine (another CPU's or a GPU's float order
+    rounds differently; the recipe is the same). ok: everything matches."""
+
+    status: str
+    problems: list[str]
+
+
+def check(folder: Path, checksums: Path) -> Verdict:
+    """A store folder against its own SHA256SUMS, and against `checksums/models/<name>.sha256` when that record
+    belongs to this very model (the same recipe key, or the same pulled commit)."""
+    damage = store.verify(folder)
     recipe = store.read_recipe(folder) or {}
     record = model_record(checksums, folder.name)
-    if record is None:
-        return problems
-    if record.hub is not None and recipe.get("kind") == "pulled":
-        same = record.hub.get("commit") == recipe.get("commit")
-    else:
-        same = record.recipe_key == recipe.get("recipe_key")
-    if not same:
-        return problems
+    pulled = record is not None and record.hub is not None and recipe.get("kind") == "pulled"
+    if record is None or not (record.hub.get("commit") == recipe.get("commit") if pulled
+                              else record.recipe_key == recipe.get("recipe_key")):
+        return Verdict("FAIL" if damage else "ok", damage)
     converted = set(recipe.get("converted") or {})
     actual = store.manifest(folder)
     listed = _model_paths(checksums, folder.name)[1].name
+    differs = []
     for name, digest in model_manifest(checksums, folder.name).items():
         if name in converted:
             continue
         if name not in actual:
-            problems.append(f"{name}: missing (recorded in {listed})")
+            differs.append(f"{name}: missing (recorded in {listed})")
         elif actual[name] != digest:
-            problems.append(f"{name}: sha256 differs from {listed}")
-    return sorted(set(problems))
+            differs.append(f"{name}: sha256 differs from {listed}")
+    if damage or (differs and pulled):
+        return Verdict("FAIL", sorted(set(damage + differs)))
+    if differs:
+        return Verdict("WARN", [f"built here by the recorded recipe, but {len(differs)} file(s) differ from {listed} "
+                                "(recorded on another machine: float order differs between CPUs and GPUs); its own "
+                                f"SHA256SUMS verifies ({'; '.join(sorted(differs))})"])
+    return Verdict("ok", [])
 
 
 # ------------------------------------------------------------------------------------------------ locks

@@ -13,12 +13,14 @@ before appending); reports read scores only through `read_scores()`, which check
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import guard
 from .errors import FileFormatError
 from .provenance import rel, sha256_file
 
@@ -84,6 +86,12 @@ class Results:
 
     def append(self, rows: list[dict]) -> None:
         append_rows(self.samples, rows)
+
+    def claim(self):
+        """Hold this folder while generating and scoring into it: a second run of the same model, perspective and
+        config is refused (BusyError, naming this one) instead of generating everything twice."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return guard.lock(self.folder / ".lock", f"the evaluation folder {rel(self.folder)}")
 
     def write_score(self, score: dict) -> None:
         write_atomic(self.score, {"schema": SCHEMA, **{k: v for k, v in score.items() if k != "schema"}})
@@ -159,13 +167,15 @@ def read_scores(results: Path, model: str | None = None) -> list[ScoreRecord]:
 
 def read_rows(path: Path, require: tuple[str, ...] = ()) -> list[dict]:
     """The JSON lines of an append-only file; a torn trailing line (a kill mid-write) is cut off the file, so the
-    next append starts on a fresh line."""
+    next append starts on a fresh line. Readers and writers take the file's flock, so a line another live run is
+    appending is never mistaken for a torn one."""
     if not path.is_file():
         return []
-    data = path.read_bytes()
-    keep = data[:data.rfind(b"\n") + 1]
-    if len(keep) != len(data):
-        with open(path, "r+b") as f:
+    with open(path, "r+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        data = f.read()
+        keep = data[:data.rfind(b"\n") + 1]
+        if len(keep) != len(data):
             f.truncate(len(keep))
     rows = []
     for i, line in enumerate(keep.decode("utf-8", errors="replace").splitlines(), 1):
@@ -182,15 +192,15 @@ def read_rows(path: Path, require: tuple[str, ...] = ()) -> list[dict]:
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
-    """Append JSON lines and fsync them: what is on disk survives a kill."""
+    """Append JSON lines and fsync them, holding the file's flock (runs share the toxicity cache): what is on disk
+    survives a kill, and two writers never interleave."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         f.flush()
         os.fsync(f.fileno())
 
 
 def write_atomic(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    guard.write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")

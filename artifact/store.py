@@ -1,7 +1,9 @@
 """The model store: one folder per catalog model (`<ARTIFACT_STORE>/<name>`), always written atomically.
 
 A model is built in a hidden staging folder next to its final place and renamed into place only when complete,
-so a killed run leaves either the old model or nothing, never a half-written one. Each folder holds:
+so a killed run leaves either the old model or nothing, never a half-written one. Writers `claim` the name first
+(an owner-named lock, artifact/guard.py), so two runs never build one model at once, and the claim recovers or
+removes what killed runs left behind (`tidy`; `leftovers` lists it for `make verify`). Each folder holds:
   recipe.json  how the model was made (or where it came from), with `recipe_key`: the hash of what decides its
                bytes (method, parameters, calibration draw, base model); a different key means a different model
   SHA256SUMS   sha256 of every model file (recipe.json and the manifest itself excluded), `sha256sum` format
@@ -18,6 +20,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import faults, guard
 from .errors import ArtifactError, FileFormatError
 from .provenance import sha256_file
 
@@ -78,14 +81,25 @@ def verify(path: Path) -> list[str]:
     return sorted(bad)
 
 
+def lock_file(store: Path, name: str) -> Path:
+    return store / f".{name}.lock"
+
+
+@contextmanager
+def claim(store: Path, name: str, log=print):
+    """Hold `name` for writing (rebuild, pull, convert): refused with BusyError while another live run holds it.
+    Holding it, the leftovers of runs that died on this name are recovered or removed first (`tidy`)."""
+    store.mkdir(parents=True, exist_ok=True)
+    with guard.lock(lock_file(store, name), f"{name} in the store {store}"):
+        tidy(store, name, log)
+        yield
+
+
 @contextmanager
 def staging(store: Path, name: str):
-    """A fresh hidden folder to build `name` in; removed again if the build fails. Leftovers of killed runs for
-    the same name are cleared first."""
+    """A fresh hidden folder to build `name` in (the caller holds `claim`); removed again if the build fails."""
     store.mkdir(parents=True, exist_ok=True)
-    for old in store.glob(f".{name}.tmp-*"):
-        shutil.rmtree(old, ignore_errors=True)
-    tmp = store / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = store / f".{name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
@@ -95,17 +109,61 @@ def staging(store: Path, name: str):
 
 
 def commit(tmp: Path, final: Path, recipe: dict) -> dict[str, str]:
-    """Write the manifest and recipe into the staged folder, then swap it into place."""
+    """Write the manifest and recipe into the staged folder, then swap it into place. A kill between the two
+    renames leaves the old model in `.<name>.old-*`, which the next claim of the name moves back."""
     entries = manifest(tmp)
     if not entries:
         raise ArtifactError(f"refusing to store an empty model at {final}")
-    (tmp / MANIFEST).write_text(manifest_text(entries), encoding="utf-8")
-    (tmp / RECIPE).write_text(json.dumps(recipe, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    guard.write_text(tmp / MANIFEST, manifest_text(entries))
+    guard.write_text(tmp / RECIPE, json.dumps(recipe, indent=2, sort_keys=True, default=str) + "\n")
+    faults.point("store.staged")
     old = None
     if final.exists():
-        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        old = final.with_name(f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.replace(final, old)
+        faults.point("store.swap")
     os.replace(tmp, final)
+    faults.point("store.cleanup")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return entries
+
+
+# ------------------------------------------------------------------------------------------------ leftovers
+
+_KINDS = ((".old-", "old"), (".tmp-", "staging"), (".pull-", "partial pull"))
+
+
+def leftovers(store: Path) -> list[dict]:
+    """Hidden folders that runs leave behind: {path, name, kind, bytes, owner (None when its run is gone)}."""
+    out = []
+    for p in sorted(store.glob(".*")) if store.is_dir() else []:
+        if not p.is_dir() or p.name == ".quarantine":
+            continue
+        for marker, kind in _KINDS:
+            name, sep, _ = p.name[1:].rpartition(marker)
+            if sep and name:
+                size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                out.append({"path": p, "name": name, "kind": kind, "bytes": size,
+                            "owner": guard.busy(lock_file(store, name))})
+                break
+    return out
+
+
+def tidy(store: Path, name: str, log=print) -> None:
+    """With `name` claimed: move back an old model stranded by a kill mid-swap, delete staging folders and old
+    copies of dead runs. Partial pulls stay: they are the resume state of `make pull` (verify lists them)."""
+    final = folder(store, name)
+    for p in sorted(store.glob(f".{name}.old-*")):
+        if not final.exists() and read_recipe(p) is not None:
+            os.replace(p, final)
+            log(f"{name}: recovered the model a killed run had moved aside ({p.name} -> {final.name})")
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+            log(f"{name}: removed {p.name}, left by a killed run")
+    for p in sorted(store.glob(f".{name}.tmp-*")):
+        shutil.rmtree(p, ignore_errors=True)
+        log(f"{name}: removed {p.name}, the staging folder of a killed run")
+    for p in sorted(store.glob(f".{name}.pull-*.json")):  # a pull's list of verified files, its folder committed
+        if not p.with_suffix("").is_dir():
+            p.unlink(missing_ok=True)

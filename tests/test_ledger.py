@@ -89,3 +89,31 @@ def test_no_module_but_the_ledger_writes_checksums():
         for i, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#")[0]
             assert not ("checksums" in code and writes.search(code)), f"{path.relative_to(ROOT)}:{i} writes checksums/"
+
+
+def _stored(root, recipe: dict, payload: bytes = b"weights"):
+    from artifact import store
+    with store.staging(root, "m") as tmp:
+        (tmp / "model.safetensors").write_bytes(payload)
+        return store.commit(tmp, store.folder(root, "m"), recipe)
+
+
+def test_verify_tells_a_build_on_another_cpu_from_damage(tmp_path):
+    checksums, root = tmp_path / "checksums", tmp_path / "store"
+    entries = _stored(root, {"recipe_key": "k1"})
+    ledger.record_build(checksums, "m", {"model.safetensors": "b" * 64}, "k1")  # recorded on another machine
+    v = ledger.check(root / "m", checksums)
+    assert v.status == "WARN" and "own SHA256SUMS verifies" in v.problems[0] and "another machine" in v.problems[0]
+    ledger.record_build(checksums, "m", entries, "k2")  # a record of another recipe says nothing about this model
+    assert ledger.check(root / "m", checksums) == ledger.Verdict("ok", [])
+    (root / "m" / "model.safetensors").write_bytes(b"weightz")  # a flipped byte on disk
+    v = ledger.check(root / "m", checksums)
+    assert v.status == "FAIL" and v.problems == ["model.safetensors: sha256 differs"]
+
+
+def test_a_pulled_model_that_differs_from_its_hub_record_fails(tmp_path):
+    checksums, root = tmp_path / "checksums", tmp_path / "store"
+    _stored(root, {"kind": "pulled", "commit": "c" * 40})
+    ledger.record_hub(checksums, "m", {"model.safetensors": "b" * 64}, "o/m", "main", "c" * 40, "push", "t")
+    v = ledger.check(root / "m", checksums)
+    assert v.status == "FAIL" and "differs from m.sha256" in v.problems[0]

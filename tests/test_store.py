@@ -28,9 +28,11 @@ def test_failed_build_and_leftovers_leave_nothing(tmp_path):
             (tmp / "part").write_bytes(b"x")
             raise KeyboardInterrupt  # a killed run
     assert list(tmp_path.iterdir()) == []
-    (tmp_path / ".m.tmp-deadbeef").mkdir()  # what a hard kill leaves behind
+    (tmp_path / ".m.tmp-1-deadbeef").mkdir()  # what a hard kill leaves behind: staging no longer touches it
     with store.staging(tmp_path, "m"):
-        assert not (tmp_path / ".m.tmp-deadbeef").exists()
+        assert (tmp_path / ".m.tmp-1-deadbeef").exists()
+    with store.claim(tmp_path, "m", log=lambda *_: None):  # claiming the name (nobody else holds it) removes it
+        assert not (tmp_path / ".m.tmp-1-deadbeef").exists()
     with pytest.raises(ArtifactError, match="empty model"):
         with store.staging(tmp_path, "e") as tmp:
             store.commit(tmp, tmp_path / "e", {})
@@ -54,3 +56,39 @@ def test_bad_manifest_line_names_the_line(tmp_path):
     (tmp_path / "SHA256SUMS").write_text("a" * 64 + "  ok\nnot a line\n")
     with pytest.raises(Exception, match="SHA256SUMS:2"):
         store.parse_manifest(tmp_path / "SHA256SUMS")
+
+
+def test_a_model_stranded_mid_swap_is_moved_back_and_dead_leftovers_go(tmp_path):
+    _build(tmp_path, "m", b"one", {"recipe_key": "a"})
+    (tmp_path / "m").rename(tmp_path / ".m.old-1-aaaa")  # a kill between the two renames of a commit
+    (tmp_path / ".m.tmp-2-bbbb").mkdir()  # a killed forced rebuild's staging folder
+    (tmp_path / ".m.tmp-2-bbbb" / "model.safetensors").write_bytes(b"x" * 1000)
+    (tmp_path / ".m.pull-c0ffee").mkdir()  # a killed pull: its resume state, kept
+    left = {x["kind"]: x for x in store.leftovers(tmp_path)}
+    assert set(left) == {"old", "staging", "partial pull"} and left["staging"]["bytes"] == 1000
+    assert all(x["name"] == "m" and x["owner"] is None for x in left.values())
+    logs = []
+    with store.claim(tmp_path, "m", log=logs.append):
+        pass
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == b"one" and store.verify(tmp_path / "m") == []
+    assert [x["kind"] for x in store.leftovers(tmp_path)] == ["partial pull"]
+    assert any("recovered" in line for line in logs) and any(".m.tmp-2-bbbb" in line for line in logs)
+    (tmp_path / ".m.old-3-cccc").mkdir()  # killed after the swap, before the old copy was deleted
+    with store.claim(tmp_path, "m", log=logs.append):
+        pass
+    assert not (tmp_path / ".m.old-3-cccc").exists() and (tmp_path / "m").is_dir()
+
+
+def test_a_live_run_keeps_its_staging_folder_and_its_name(tmp_path):
+    from tests.test_guard import holder
+    p = holder(store.lock_file(tmp_path, "m"))
+    try:
+        (tmp_path / ".m.tmp-99-live").mkdir()  # the live run's staging folder
+        with pytest.raises(ArtifactError, match=f"another run is using m in the store .*pid {p.pid}"):
+            with store.claim(tmp_path, "m", log=lambda *_: None):
+                pass
+        assert (tmp_path / ".m.tmp-99-live").is_dir()
+        assert [x["owner"] is not None for x in store.leftovers(tmp_path)] == [True]
+    finally:
+        p.kill()
+        p.wait()

@@ -55,20 +55,28 @@ def convert(spec: ModelSpec, out: Path) -> None:
 
 
 def ensure(spec: ModelSpec, store_root: Path, log=print) -> Path:
-    """The embedded model's store folder, converting it first if it is missing or stale."""
+    """The embedded model's store folder, converting it first if it is missing, stale or damaged."""
     final = store.folder(store_root, spec.name)
     ident = identity(spec)
     key = store.recipe_key(ident)
-    have = store.read_recipe(final)
-    damaged = store.verify(final) if have else []
-    if have and have.get("recipe_key") == key and not damaged:
+
+    def current() -> tuple[bool, list[str]]:
+        have = store.read_recipe(final)
+        damaged = store.verify(final) if have else []
+        return bool(have and have.get("recipe_key") == key and not damaged), damaged
+
+    if current()[0]:
         return final
-    if damaged:
-        log(f"{spec.name} in {final} fails its sha256 check ({damaged[0]}): converting it again")
-    log(f"converting {spec.name} from {ident['source']} into {final} (once, about 30 s)")
-    started = time.time()
-    with store.staging(store_root, spec.name) as tmp:
-        convert(spec, tmp)
-        store.commit(tmp, final, {**ident, "recipe_key": key, "wall_time_s": round(time.time() - started, 1),
-                                  "versions": library_versions()})
+    with store.claim(store_root, spec.name, log):  # one conversion at a time; a killed one's leftovers go first
+        ok, damaged = current()
+        if ok:  # another run converted it (or a stranded copy was recovered) meanwhile
+            return final
+        if damaged:
+            log(f"{spec.name} in {final} fails its sha256 check ({damaged[0]}): converting it again")
+        log(f"converting {spec.name} from {ident['source']} into {final} (once, about 30 s)")
+        started = time.time()
+        with store.staging(store_root, spec.name) as tmp:
+            convert(spec, tmp)
+            store.commit(tmp, final, {**ident, "recipe_key": key, "wall_time_s": round(time.time() - started, 1),
+                                      "versions": library_versions()})
     return final

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .. import ledger, store
+from .. import faults, guard, ledger, store
 from ..catalog import ModelSpec
 from ..catalog.spec import weight_bytes
 from ..errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
@@ -87,6 +87,15 @@ def _quarantine(settings: Settings, name: str, path: Path, rel: str) -> Path:
     q.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), q)
     return q
+
+
+def _read_verified(path: Path) -> dict:
+    """The files a pull (perhaps a killed one) has downloaded and verified: {path: expected digest}."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing or torn: every file is checked (and fetched where needed) again
+    return data if isinstance(data, dict) else {}
 
 
 def _expected(rel: str, remote, manifest: dict[str, str]) -> tuple[str, str]:
@@ -217,6 +226,11 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
     if spec.base.loader == "api" or (spec.base.embedded and not repo):
         raise ArtifactError(f"{spec.name} is not on the Hub: " + ("it is served by an API" if spec.base.loader == "api"
                             else "it is made from its wheel by `make rebuild` (REPO= pulls a copy you pushed)"))
+    with store.claim(settings.store, spec.name, log):  # one run per model; leftovers of killed runs first
+        return _pull(spec, settings, force, update, convert, repo, revision, log)
+
+
+def _pull(spec, settings, force, update, convert, repo, revision, log) -> dict:
     client = api(settings)
     final = store.folder(settings.store, spec.name)
     have = store.read_recipe(final)
@@ -230,18 +244,35 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
     if pinned and pinned != head:
         log(f"{spec.name}: {repo}@{revision} has moved to {head[:12]} since {pinned[:12]} was "
             f"{'pulled' if have_commit else 'recorded'}; keeping {pinned[:12]} (UPDATE=1 takes the new commit)")
-    if have_commit == target and not force:
+    damaged = store.verify(final) if have_commit == target else []
+    if have_commit == target and not force and not damaged:
         log(f"{spec.name}: up to date in {final} ({repo} @ {target[:12]}); FORCE=1 pulls it again")
         return {"name": spec.name, "status": "up to date", "commit": target, "path": str(final)}
+    if damaged and not force:
+        log(f"{spec.name}: its stored files fail their sha256 check ({damaged[0]}): pulling {target[:12]} again")
     with explain(settings, repo, revision):
         _, files = remote_files(client, repo, target)
     if record and record.get("commit") != target:
         manifest = {}  # the record describes another commit
     paths = wanted(list(files))
+    return _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert, log)
+
+
+def _bad(settings: Settings, name: str, local: Path, rel: str, kind: str, found: str, expected: str, how: str):
+    q = _quarantine(settings, name, local, rel)
+    return ChecksumMismatchError(rel, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… ({how}); the "
+                                      f"file is quarantined in {q} and nothing from it is used", "pull again to retry")
+
+
+def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert, log) -> dict:
+    """Download what the staging folder lacks, check every file's bytes once more, and commit (the name is
+    claimed). The list of verified files lives beside the folder, so a kill at any point, the commit included,
+    resumes without downloading a verified file again."""
+    final = store.folder(settings.store, spec.name)
     partial = settings.store / f".{spec.name}.pull-{target[:12]}"
     partial.mkdir(parents=True, exist_ok=True)
-    done_path = partial / ".verified.json"
-    verified = json.loads(done_path.read_text()) if done_path.is_file() else {}
+    done_path = settings.store / f".{spec.name}.pull-{target[:12]}.json"
+    verified = _read_verified(done_path)
     how = {}
     for i, rel in enumerate(paths, 1):
         kind, expected = _expected(rel, files[rel], manifest)
@@ -255,19 +286,26 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
             (f", resumed at {resumed / 1e6:.1f} MB)" if resumed else ")"))
         found = verify_file(local, kind, expected)
         if found:
-            q = _quarantine(settings, spec.name, local, rel)
-            raise ChecksumMismatchError(rel, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… "
-                                             f"({how[rel]}); the file is quarantined in {q} and nothing from it is "
-                                             "used", "pull again to retry")
+            raise _bad(settings, spec.name, local, rel, kind, found, expected, how[rel])
         verified[rel] = expected
-        done_path.write_text(json.dumps(verified))
+        guard.write_text(done_path, json.dumps(verified))
+        faults.point("pull.file")
+    # every file's final bytes, whether downloaded now or by a killed run: a file changed since is refused
+    digests = {}
+    for rel in paths:
+        kind, expected = _expected(rel, files[rel], manifest)
+        digests[rel] = sha256_file(partial / rel)
+        found = verify_file(partial / rel, kind, expected, sha256=digests[rel])
+        if found:
+            verified.pop(rel, None)
+            guard.write_text(done_path, json.dumps(verified))
+            raise _bad(settings, spec.name, partial / rel, rel, kind, found, expected, how[rel])
     pickles = [p for p in paths if p.endswith(PICKLES)]
     converted = convert_pickles(partial, pickles, log) if convert and pickles else {}
     if pickles and not convert:
         log(f"{spec.name}: holds pickled weights ({', '.join(pickles)}); they passed their checksums and are loaded "
             "only with weights_only. CONVERT=1 rewrites them as safetensors")
-    digests = {rel: sha256_file(partial / rel) for rel in paths if rel not in converted}
-    done_path.unlink()
+    digests = {rel: d for rel, d in digests.items() if rel not in converted}
     identity = {"kind": "pulled", "model": spec.id, "repo": repo, "revision": revision, "commit": target,
                 "files": digests}
     recipe = {**identity, "name": spec.name, "recipe_key": store.recipe_key(identity), "verified_against": how,
@@ -275,5 +313,6 @@ def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool 
               "skipped": sorted(set(files) - set(paths)), "versions": library_versions(),
               "code_commit": code_commit(), "made": now_utc()}
     store.commit(partial, final, recipe)
+    done_path.unlink(missing_ok=True)
     log(f"{spec.name}: pulled {repo} @ {target[:12]} ({len(paths)} files, verified) -> {final}")
     return {"name": spec.name, "status": "pulled", "commit": target, "path": str(final), "repo": repo}

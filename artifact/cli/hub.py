@@ -70,15 +70,35 @@ def cmd_verify(args, settings) -> int:
     else:
         folders = sorted(p for p in settings.store.glob("*") if p.is_dir() and not p.name.startswith(".")
                          and store.read_recipe(p) is not None) if settings.store.is_dir() else []
-    rows, bad = [], 0
+    rows, bad, warned = [], 0, 0
     for folder in folders:
-        problems = ledger.check(folder, settings.checksums)
-        bad += bool(problems)
-        rows.append((folder.name, "ok" if not problems else "MISMATCH", "; ".join(problems)))
+        v = ledger.check(folder, settings.checksums)
+        bad += v.status == "FAIL"
+        warned += v.status == "WARN"
+        rows.append((folder.name, v.status, "; ".join(v.problems)))
     print(tabulate(rows, headers=["model", "verdict", "problems"], tablefmt="github") if rows else
           f"the store {settings.store} holds no models")
-    print(f"\n{len(folders)} models checked against their SHA256SUMS and, where they apply, checksums/models/.")
+    print(f"\n{len(folders)} models checked against their SHA256SUMS and, where they apply, checksums/models/: "
+          f"{bad} FAIL (damaged: `make rebuild MODEL=<id>` or `make pull MODEL=<id>` replaces it), {warned} WARN "
+          "(built here, rounded differently from the recorded machine).")
+    left = [x for x in store.leftovers(settings.store) if not args.model or x["name"] == folders[0].name]
+    if left:
+        print(f"\nleft behind by runs ({sum(x['bytes'] for x in left) / 1e6:.1f} MB):")
+        print(tabulate([(rel_store(x["path"], settings), x["kind"], f"{x['bytes'] / 1e6:.1f} MB",
+                         f"in use by {x['owner']}" if x["owner"] else _fate(x)) for x in left],
+                       headers=["folder", "kind", "size", "what happens to it"], tablefmt="github"))
     return 1 if bad else 0
+
+
+def rel_store(path, settings) -> str:
+    return str(path.relative_to(settings.store)) if path.is_relative_to(settings.store) else str(path)
+
+
+def _fate(x: dict) -> str:
+    if x["kind"] == "partial pull":
+        return f"its run is gone; `make pull MODEL={x['name']}` resumes it (or delete it)"
+    what = "moved back or deleted" if x["kind"] == "old" else "deleted"
+    return f"its run is gone; {what} by the next rebuild or pull of {x['name']}"
 
 
 def cmd_checksums(args, settings) -> int:

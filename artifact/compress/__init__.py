@@ -108,27 +108,28 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
                 "calibration": None if drawn is None else {k: drawn[k] for k in (
                     "dataset", "sha256", "sampler", "seed", "samples", "seqlen", "template", "digest")}}
     key = store.recipe_key(identity)
-    final = store.folder(settings.store, job.name)
-    have = store.read_recipe(final)
-    damaged = store.verify(final) if have else []
-    if have and have.get("recipe_key") == key and not force and not damaged:
-        log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
-        return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
-    if have:
-        why = f"its stored files fail their sha256 check: {damaged[0]}" if damaged and not force else \
-            "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
-                                                              f"-> {key[:12]})"
-        log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
-    log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "
-                                                   f"({drawn['tokens']} tokens)" if drawn else ""))
-    started = time.time()
-    with store.staging(settings.store, job.name) as tmp:
-        stats = _run(job, sparsity, base_dir, tmp, sequences, device, log)
-        wall = round(time.time() - started, 1)
-        recipe = {**identity, "recipe_key": key, "calibration_provenance": drawn, "stats": stats, "device": device,
-                  "wall_time_s": wall, **_peak_memory(device), "versions": versions,
-                  "code_commit": code_commit(), "made": now_utc()}
-        entries = store.commit(tmp, final, recipe)
+    with store.claim(settings.store, job.name, log):  # one run per model; leftovers of killed runs first
+        final = store.folder(settings.store, job.name)
+        have = store.read_recipe(final)
+        damaged = store.verify(final) if have else []
+        if have and have.get("recipe_key") == key and not force and not damaged:
+            log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
+            return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
+        if have:
+            why = f"its stored files fail their sha256 check: {damaged[0]}" if damaged and not force else \
+                "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
+                                                                  f"-> {key[:12]})"
+            log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
+        log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "
+                                                       f"({drawn['tokens']} tokens)" if drawn else ""))
+        started = time.time()
+        with store.staging(settings.store, job.name) as tmp:
+            stats = _run(job, sparsity, base_dir, tmp, sequences, device, log)
+            wall = round(time.time() - started, 1)
+            recipe = {**identity, "recipe_key": key, "calibration_provenance": drawn, "stats": stats, "device": device,
+                      "wall_time_s": wall, **_peak_memory(device), "versions": versions,
+                      "code_commit": code_commit(), "made": now_utc()}
+            entries = store.commit(tmp, final, recipe)
     recorded = ledger.record_build(settings.checksums, job.name, entries, key)
     if recorded == "differs":
         log(f"{job.name}: same recipe, but its bytes differ from checksums/models/{job.name}.sha256 (another CPU "

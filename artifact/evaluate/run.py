@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import hashlib
 import time
 
-from .. import store
+from .. import faults, store
 from ..catalog.spec import ModelSpec
 from ..errors import ArtifactError, BadInputError, NotInStoreError
 from ..provenance import rel, stamp
@@ -199,50 +199,53 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
               "requests": digest([[r.key, texts[r.key]] for r in reqs])}
     chash = digest(config)[:16]
     res = results_mod.folder(settings.results, spec.name, model_sha, p, chash)
-    res.start(config)
-    done = res.done()
-    batches = backend.batches(reqs, texts)
-    todo = [b for b in batches if any(r.key not in done for r in b)]
-    left = sum(len(b) for b in todo)
-    log(f"{p}: {len(reqs)} requests, {len(reqs) - left} already done, {left} to generate -> {res}")
-    meter, t0 = Meter(), time.perf_counter()
-    bar = _bar(left, p, progress)
-    for b in todo:
-        replies, ntok = backend.generate(b, texts, seed)
-        res.append([{"key": r.key, "prompt_sha256": shas[r.key],
-                     "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
-        rate = meter.add(ntok)
+    with res.claim():  # one run per evaluation folder: a second is refused, naming this one
+        res.start(config)
+        done = res.done()
+        batches = backend.batches(reqs, texts)
+        todo = [b for b in batches if any(r.key not in done for r in b)]
+        left = sum(len(b) for b in todo)
+        log(f"{p}: {len(reqs)} requests, {len(reqs) - left} already done, {left} to generate -> {res}")
+        meter, t0 = Meter(), time.perf_counter()
+        bar = _bar(left, p, progress)
+        for b in todo:
+            replies, ntok = backend.generate(b, texts, seed)
+            res.append([{"key": r.key, "prompt_sha256": shas[r.key],
+                         "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
+            faults.point("eval.batch")
+            rate = meter.add(ntok)
+            if bar is not None:
+                bar.update(len(b))
+                bar.set_postfix_str(f"{rate:.1f} tok/s")
         if bar is not None:
-            bar.update(len(b))
-            bar.set_postfix_str(f"{rate:.1f} tok/s")
-    if bar is not None:
-        bar.close()
-    done = res.done()
-    for r in reqs:
-        if done[r.key]["prompt_sha256"] != shas[r.key]:
-            raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-    rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
-    named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else mod.scorer
-    partial = src.partial or limit is not None or capped
-    score = mod.aggregate(rows, partial=partial, missing=missing)
-    ci = interval.bootstrap(mod, rows, run.config.resamples)
-    result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
-              "ci95": ci["ci95"], "items": len(rows), "interval": ci,
-              "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
-              "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
-              if mod.rated else None,
-              "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
-              "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
-              "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),
-              "config_hash": chash, "config": config,
-              "model_revision": {"store_manifest_sha256": model_sha, "recipe_key": recipe.get("recipe_key"),
-                                 "hub_commit": recipe.get("commit"), "id": spec.id},
-              "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
-              "provenance": stamp(), "results": rel(res.folder)}
-    res.write_score(result)
-    if score.details.get("fork_would_stop"):
-        log(f"{p}: the fork would have stopped here: {score.details['fork_would_stop']['note']} "
-            f"({', '.join(score.details['fork_would_stop']['settings'])})")
+            bar.close()
+        done = res.done()
+        for r in reqs:
+            if done[r.key]["prompt_sha256"] != shas[r.key]:
+                raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
+        rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
+        named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else mod.scorer
+        partial = src.partial or limit is not None or capped
+        score = mod.aggregate(rows, partial=partial, missing=missing)
+        ci = interval.bootstrap(mod, rows, run.config.resamples)
+        result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
+                  "ci95": ci["ci95"], "items": len(rows), "interval": ci,
+                  "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
+                  "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
+                  if mod.rated else None,
+                  "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
+                  "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
+                  "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),
+                  "config_hash": chash, "config": config,
+                  "model_revision": {"store_manifest_sha256": model_sha, "recipe_key": recipe.get("recipe_key"),
+                                     "hub_commit": recipe.get("commit"), "id": spec.id},
+                  "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
+                  "provenance": stamp(), "results": rel(res.folder)}
+        faults.point("eval.scored")
+        res.write_score(result)
+        if score.details.get("fork_would_stop"):
+            log(f"{p}: the fork would have stopped here: {score.details['fork_would_stop']['note']} "
+                f"({', '.join(score.details['fork_would_stop']['settings'])})")
     hw = interval.half_width(ci["ci95"])
     shown = "n/a" if score.score is None else f"{score.score:.2f}" + ("" if hw is None else f" ± {hw:.2f}") + \
         f" ({len(rows)} items)"

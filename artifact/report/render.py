@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from .. import guard
 from .build import TableResult
 from .diff import CellDiff, counts
 from .uncertainty import half_width
@@ -154,9 +155,7 @@ def write(out_dir: Path, name: str, files: dict[str, str]) -> list[Path]:
     paths = []
     for suffix, text in files.items():
         path = out_dir / f"{name}{suffix}"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        guard.write_text(path, text)
         paths.append(path)
     return paths
 

@@ -203,13 +203,13 @@ def test_checksums_and_verify(hub, settings, cli):
     pull.pull(AWQ8, settings, log=lambda *_: None)
     folder = store.folder(settings.store, AWQ8.name)
     assert set(store.read_recipe(folder)["verified_against"].values()) == {"checksums"}
-    assert ledger.check(folder, settings.checksums) == []
+    assert ledger.check(folder, settings.checksums) == ledger.Verdict("ok", [])
     (folder / "config.json").write_bytes(b'{"model_type": "tampered"}')
-    problems = ledger.check(folder, settings.checksums)
-    assert "config.json: sha256 differs" in problems and any("config.json.sha256" not in p for p in problems)
+    v = ledger.check(folder, settings.checksums)
+    assert v.status == "FAIL" and "config.json: sha256 differs" in v.problems
     env = {"ARTIFACT_STORE": str(settings.store), "ARTIFACT_CHECKSUMS": str(settings.checksums)}
     r = cli("verify", env_extra=env)
-    assert r.returncode == 1 and "MISMATCH" in r.stdout and "config.json" in r.stdout
+    assert r.returncode == 1 and "FAIL" in r.stdout and "config.json" in r.stdout
     # a recorded manifest that disagrees with what the Hub serves stops the pull
     manifest = path.read_text().replace(store.parse_manifest(path)["model.safetensors"], "0" * 64)
     path.write_text(manifest)
