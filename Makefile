@@ -108,6 +108,9 @@ test-fast: $(NEEDS) ## the quick loop (under a minute here): every test that run
 lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter]): no module imports from a layer above it
 	$(IN) $(PYX) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
 
+test-faults: $(NEEDS) ## the fault-injection suite: kill -9 at every commit point, planted corruptions, a hostile loopback Hub, two runs at once, bad input, sentinel secrets (about 4 minutes here)
+	$(IN) $(PYX) -m pytest -q -m fault
+
 test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL (about 17 minutes on 2 cores)
 	$(IN) $(PYX) -m pytest -q -m slow
 

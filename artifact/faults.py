@@ -1,6 +1,8 @@
-"""Kill points for the fault-injection tests: `ARTIFACT_FAULT=<point>[:<n>]` kills this process with SIGKILL the
-n-th time (default the first) it passes `point(<point>)`, exactly where a power cut or `kill -9` could land.
-Unset (always, outside the tests) a point costs one dictionary lookup.
+"""Kill points for the fault-injection tests (tests/faults/): `ARTIFACT_FAULT=<point>[:<n>]` kills this process with
+SIGKILL the n-th time (default the first) it passes `point(<point>)`, exactly where a power cut or `kill -9` could
+land; `ARTIFACT_FAULT=<point>[:<n>]:hold` instead says `fault: holding at <point>` on stderr and waits there to be
+killed (a second run can then be started against a live first one). Unset, as always outside the tests, a point
+costs one environment lookup.
 
 The points, in the order a run passes them:
     store.staged            a build or pull has written every file into its staging folder, nothing committed
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 
 _passed: dict[str, int] = {}
 
@@ -22,9 +26,16 @@ def point(name: str) -> None:
     wanted = os.environ.get("ARTIFACT_FAULT")
     if not wanted:
         return
-    target, _, nth = wanted.partition(":")
+    target, *rest = wanted.split(":")
     if target != name:
         return
+    hold = rest[-1:] == ["hold"]
+    nth = int(rest[0]) if rest and rest[0] != "hold" else 1
     _passed[name] = _passed.get(name, 0) + 1
-    if _passed[name] == int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _passed[name] != nth:
+        return
+    if hold:
+        print(f"fault: holding at {name}", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(3600)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
+from .errors import ArtifactError, BadInputError, ChecksumMismatchError, HubError, HubNotFoundError
 from .settings import Settings
 
 LOGIN_HINT = "set HF_TOKEN to a token from https://huggingface.co/settings/tokens (or run `hf auth login`)"
@@ -42,6 +42,9 @@ def explain(settings: Settings, repo: str, revision: str | None = None, writing:
 
     try:
         yield
+    except e.HFValidationError:
+        raise BadInputError(f"{repo!r} is not a Hub repo id: write org/name with letters, digits, '-', '_' and '.' "
+                            "(no spaces, no '..')") from None
     except e.GatedRepoError:
         raise HubError(f"{repo} is gated: ask for access at {site(settings)}/{repo} while logged in, then "
                        f"{LOGIN_HINT}") from None
@@ -64,6 +67,18 @@ def explain(settings: Settings, repo: str, revision: str | None = None, writing:
             raise
         raise HubError(f"cannot reach the Hub at {site(settings)} ({type(err).__name__}); check the network or "
                        "HF_ENDPOINT") from None
+
+
+def check_repo_id(repo: str, what: str = "REPO") -> str:
+    """`repo` if it is a valid Hub repo id (org/name), else BadInputError in one sentence."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+    try:
+        validate_repo_id(repo)
+    except HFValidationError:
+        raise BadInputError(f"{what}={repo!r} is not a Hub repo id: write org/name with letters, digits, '-', '_' "
+                            "and '.' (no spaces, no '..' or '--', at most 96 characters)") from None
+    return repo
 
 
 @dataclass(frozen=True)

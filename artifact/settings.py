@@ -63,6 +63,16 @@ def _positive(name: str, raw: str | None, default: float) -> float:
     return value
 
 
+def _folder(name: str, value) -> Path:
+    """A folder setting: it may be missing (it is created when first written) but must not be a file."""
+    from .errors import BadInputError
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise BadInputError(f"{name}={path} is a file, not a folder; point {name} at a folder (it is created when "
+                            "missing), or unset it")
+    return path
+
+
 def _device(device: str | None) -> str | None:
     import re
 
@@ -77,10 +87,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
     cache = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     hf_home = Path(env.get("HF_HOME") or cache / "huggingface")
     return Settings(
-        results=Path(env.get("ARTIFACT_RESULTS", ROOT / "results")),
-        recipes=Path(env.get("ARTIFACT_RECIPES", REPRODUCE)),
-        store=Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")),
-        checksums=Path(env.get("ARTIFACT_CHECKSUMS", CHECKSUMS)),
+        results=_folder("ARTIFACT_RESULTS", env.get("ARTIFACT_RESULTS", ROOT / "results")),
+        recipes=_folder("ARTIFACT_RECIPES", env.get("ARTIFACT_RECIPES", REPRODUCE)),
+        store=_folder("ARTIFACT_STORE", env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")),
+        checksums=_folder("ARTIFACT_CHECKSUMS", env.get("ARTIFACT_CHECKSUMS", CHECKSUMS)),
         device=_device(env.get("ARTIFACT_DEVICE") or None),
         allow_cpu=env.get("ARTIFACT_ALLOW_CPU", "") not in ("", "0"),
         hf_endpoint=env.get("HF_ENDPOINT") or None,

@@ -30,6 +30,7 @@ def holder(path, *extra) -> subprocess.Popen:
     return p
 
 
+@pytest.mark.fault
 def test_a_second_process_is_refused_with_the_owner_named_and_the_lock_dies_with_its_owner(tmp_path):
     path = tmp_path / ".m.lock"
     p = holder(path, "make-rebuild-smol")
@@ -64,6 +65,7 @@ def test_an_atomic_write_leaves_no_temporary_file_and_names_are_unique(tmp_path)
     assert guard.temp_name(target).name.startswith(f".score.json.tmp-{os.getpid()}-")
 
 
+@pytest.mark.fault
 def test_a_failed_write_keeps_the_old_bytes(tmp_path, monkeypatch):
     target = tmp_path / "t.json"
     target.write_text("old")

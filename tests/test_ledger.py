@@ -98,6 +98,7 @@ def _stored(root, recipe: dict, payload: bytes = b"weights"):
         return store.commit(tmp, store.folder(root, "m"), recipe)
 
 
+@pytest.mark.fault
 def test_verify_tells_a_build_on_another_cpu_from_damage(tmp_path):
     checksums, root = tmp_path / "checksums", tmp_path / "store"
     entries = _stored(root, {"recipe_key": "k1"})
@@ -111,6 +112,7 @@ def test_verify_tells_a_build_on_another_cpu_from_damage(tmp_path):
     assert v.status == "FAIL" and v.problems == ["model.safetensors: sha256 differs"]
 
 
+@pytest.mark.fault
 def test_a_pulled_model_that_differs_from_its_hub_record_fails(tmp_path):
     checksums, root = tmp_path / "checksums", tmp_path / "store"
     _stored(root, {"kind": "pulled", "commit": "c" * 40})

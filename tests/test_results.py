@@ -68,6 +68,7 @@ def test_the_report_reads_results_only_through_the_contract():
         assert not re.search(r"[\"'](demo|check)[\"']", code), f"{path.name} names a recorded profile"
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("line", ['not json', '{"prompt_sha256": "x", "replies": ["a"]}', '[1, 2]'])
 def test_a_bad_samples_line_is_named_with_its_line_number(tmp_path, line):
     res = results.folder(tmp_path, MODEL, "ab" * 32, "ethics", "c0ffee")
@@ -78,6 +79,7 @@ def test_a_bad_samples_line_is_named_with_its_line_number(tmp_path, line):
         res.done()
 
 
+@pytest.mark.fault
 def test_a_torn_last_line_is_still_cut_off_quietly(tmp_path):
     res = results.folder(tmp_path, MODEL, "ab" * 32, "ethics", "c0ffee")
     res.append([{"key": "a", "replies": ["x"]}])
@@ -86,6 +88,7 @@ def test_a_torn_last_line_is_still_cut_off_quietly(tmp_path):
     assert list(res.done()) == ["a"]
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("score", [7.5, -0.1, "high", True])
 def test_an_impossible_cached_toxicity_score_is_never_folded_in(tmp_path, score):
     from artifact.evaluate import scorers

@@ -12,6 +12,7 @@ from artifact.errors import BadInputError
 from tests.helpers import ROOT
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("env, says", [({"PERSPECTIVE_QPS": "abc"}, "PERSPECTIVE_QPS=abc is not a positive number"),
                                        ({"PERSPECTIVE_QPS": "-5"}, "PERSPECTIVE_QPS=-5"),
                                        ({"PERSPECTIVE_QPS": "inf"}, "PERSPECTIVE_QPS=inf"),
@@ -26,6 +27,7 @@ def test_good_settings_load():
     assert s.perspective_qps == 0.5 and s.device == "cuda:1" and settings.load({}).perspective_qps == 1.0
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("env", [{"PERSPECTIVE_QPS": "abc"}, {"ARTIFACT_RESULTS": "{file}"}])
 def test_every_verb_exits_2_with_one_sentence(tmp_path, env):
     (tmp_path / "afile").write_text("")

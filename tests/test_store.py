@@ -22,6 +22,7 @@ def test_commit_writes_recipe_and_manifest_and_replaces_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no staging or old folders left
 
 
+@pytest.mark.fault
 def test_failed_build_and_leftovers_leave_nothing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         with store.staging(tmp_path, "m") as tmp:
@@ -38,6 +39,7 @@ def test_failed_build_and_leftovers_leave_nothing(tmp_path):
             store.commit(tmp, tmp_path / "e", {})
 
 
+@pytest.mark.fault
 def test_verify_finds_corrupt_missing_and_extra_files(tmp_path):
     _build(tmp_path, "m", b"weights", {})
     folder = tmp_path / "m"
@@ -58,6 +60,7 @@ def test_bad_manifest_line_names_the_line(tmp_path):
         store.parse_manifest(tmp_path / "SHA256SUMS")
 
 
+@pytest.mark.fault
 def test_a_model_stranded_mid_swap_is_moved_back_and_dead_leftovers_go(tmp_path):
     _build(tmp_path, "m", b"one", {"recipe_key": "a"})
     (tmp_path / "m").rename(tmp_path / ".m.old-1-aaaa")  # a kill between the two renames of a commit
@@ -79,6 +82,7 @@ def test_a_model_stranded_mid_swap_is_moved_back_and_dead_leftovers_go(tmp_path)
     assert not (tmp_path / ".m.old-3-cccc").exists() and (tmp_path / "m").is_dir()
 
 
+@pytest.mark.fault
 def test_a_live_run_keeps_its_staging_folder_and_its_name(tmp_path):
     from tests.test_guard import holder
     p = holder(store.lock_file(tmp_path, "m"))

@@ -1,12 +1,15 @@
 """`python -m artifact <verb>`: a thin command line over the package. The Makefile wraps every verb.
 
 Exit codes: 0 done and no FAIL; 1 a diff, claim or verification FAILed; 2 usage or setup error (one sentence on
-stderr that says what to do).
+stderr that says what to do); 3 a bug (an exception nothing expected: one sentence, the traceback saved to a file
+to report); 130 interrupted (Ctrl-C: what is finished is kept, the same command continues).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from .. import __version__
 from ..errors import ArtifactError
@@ -48,8 +51,29 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except BrokenPipeError:  # `... | head`
         return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: what was finished is kept; run the same command again to continue", file=sys.stderr)
+        return 130
     except OSError as e:  # a read-only or full disk, a path that is a file: one sentence, exit 2 (1 means a FAIL)
         where = f"{e.filename}: " if e.filename else ""
         print(f"error: {where}{e.strerror or e}; check that the path exists and is a writable folder with free space",
               file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - the last edge: never a bare traceback, never exit 1 (which means FAIL)
+        saved = _save_traceback()
+        bad_value = isinstance(e, (ValueError, UnicodeError))
+        print(f"error: {type(e).__name__}: {str(e)[:300]}; " + (
+            "a value or file this command read cannot be used: check the one named, then rerun" if bad_value else
+            "this is a bug in comp-trust-artifact: please report it") + f" (traceback in {saved})", file=sys.stderr)
+        return 2 if bad_value else 3
+
+
+def _save_traceback() -> str:
+    import tempfile
+    import traceback
+    path = Path(tempfile.gettempdir()) / f"comp-trust-artifact-error-{os.getpid()}.txt"
+    try:
+        path.write_text(" ".join(sys.argv) + "\n\n" + traceback.format_exc(), encoding="utf-8")
+    except OSError:
+        return "(not saved: the temporary folder is not writable)"
+    return str(path)

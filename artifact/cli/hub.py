@@ -5,7 +5,7 @@ import argparse
 
 from tabulate import tabulate
 
-from .. import catalog, ledger, store
+from .. import catalog, fetch, ledger, store
 from ..errors import ArtifactError
 
 
@@ -19,6 +19,8 @@ def cmd_pull(args, settings) -> int:
     from ..acquire import pull
 
     spec = catalog.get(args.model)
+    if args.repo:
+        fetch.check_repo_id(args.repo)
     if args.dry_run:
         _print_plan(f"pull {spec.name}", pull.plan(spec, settings))
         return 0
@@ -55,6 +57,8 @@ def cmd_push(args, settings) -> int:
     from ..acquire import push
 
     spec = catalog.get(args.model)
+    if args.repo:
+        fetch.check_repo_id(args.repo)
     if args.dry_run:
         _print_plan(f"push {spec.name}", push.plan(spec, settings, args.repo, args.revision))
         return 0

@@ -63,6 +63,7 @@ def test_pull_finds_a_model_under_an_alias(hub, settings):
     assert pull.pull(spec, settings, log=lambda *_: None)["repo"].startswith("efficient-llm/")
 
 
+@pytest.mark.fault
 def test_a_corrupted_download_is_quarantined_and_nothing_used(hub, settings):
     publish(hub, AWQ8)
     hub.state.corrupt.add("model.safetensors")
@@ -78,6 +79,7 @@ def test_a_corrupted_download_is_quarantined_and_nothing_used(hub, settings):
     assert all("config.json" not in p for p in fetched)
 
 
+@pytest.mark.fault
 def test_a_killed_download_resumes(hub, settings):
     """Kill a pull mid-file (a real process, killed), then pull again: the download continues where it stopped."""
     big = weights(2, n=500_000)  # 16 MB
@@ -137,6 +139,7 @@ class Boom:
         return (os.system, ("echo pwned",))
 
 
+@pytest.mark.fault
 def test_a_malicious_pickle_is_refused(hub, settings):
     import pickle
     spec = catalog.get("vicuna-13b-v1.3-awq-3bit")
@@ -196,6 +199,7 @@ def test_push_refuses_to_overwrite_and_needs_a_valid_token(hub, make_settings, d
     assert not any(r == ("model", "me/other") for r in hub.state.repos)
 
 
+@pytest.mark.fault
 def test_checksums_and_verify(hub, settings, cli):
     publish(hub, AWQ8)
     path = pull.record_checksums(AWQ8, settings, log=lambda *_: None)
@@ -228,6 +232,7 @@ def test_dry_runs_say_what_and_where(hub, settings, demo, make_settings, tmp_pat
     assert "not checked" in plan["revision"] and ("me", "x") not in hub.state.repos
 
 
+@pytest.mark.fault
 def test_no_output_or_file_contains_the_token(hub, demo, tmp_path, cli):
     publish(hub, AWQ8)
     env = {"ARTIFACT_STORE": str(demo), "ARTIFACT_CHECKSUMS": str(tmp_path / "cs"), "HF_ENDPOINT": hub.url,
@@ -258,6 +263,7 @@ def test_make_pull_dry_run_prints_the_plan_of_a_13b_model(tmp_path):
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("name", ["../../escaped.json", "/tmp/escaped-abs.json", "sub/../../escaped.json"])
 def test_a_listing_that_leaves_the_store_is_refused(hub, settings, tmp_path, name):
     publish(hub, AWQ8, {**FILES, name: b"planted"})

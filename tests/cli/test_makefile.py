@@ -17,6 +17,7 @@ def make(tmp_path, *args):
                           timeout=300)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("args", [
     ("push", "MODEL=smollm2-135m-instruct-wanda-2to4-s0", "REPO=me/x --dry-run; touch {pwned}"),
     ("push", "MODEL=smollm2-135m-instruct-wanda-2to4-s0", "REPO=me/x", "REVISION=main`touch {pwned}`"),

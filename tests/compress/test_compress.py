@@ -115,6 +115,7 @@ def _flip(path):
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.fault
 def test_a_damaged_model_or_base_is_never_used_or_called_up_to_date(make_settings, smol_base, tmp_path):
     import shutil
 

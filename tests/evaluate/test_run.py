@@ -88,6 +88,7 @@ def test_sampled_perspectives_end_to_end(tmp_path, session_store, smol_base):
                                                                               scores.items()}
 
 
+@pytest.mark.fault
 def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_base):
     args = ("--perspective", "ethics", "--limit", "2", "--batch-size", "4")
     whole = run(tmp_path, session_store, "whole", *args)
@@ -119,6 +120,7 @@ def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_ba
     assert "24 already done, 0 to generate" in again.stdout
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("args,message", [
     (("--perspective", "toxicty"), "unknown perspective 'toxicty'"),
     (("--perspective", "ood", "--limit", "0"), "LIMIT=0 asks for no items"),

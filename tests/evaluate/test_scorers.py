@@ -95,6 +95,7 @@ def test_perspective_request_format_backoff_and_unscorable_texts(api, make_setti
     assert server.calls == 3 + 3  # three throttled answers were retried
 
 
+@pytest.mark.fault
 def test_perspective_errors_are_sentences_without_the_key(api, make_settings):
     server = api()
     with pytest.raises(ArtifactError, match="refused the key") as e:
@@ -104,6 +105,24 @@ def test_perspective_errors_are_sentences_without_the_key(api, make_settings):
         scorers.get("perspective", make_settings())
 
 
+@pytest.mark.fault
+def test_a_closed_endpoint_is_said_in_seconds_not_retried_for_minutes(make_settings):
+    import socket
+    import time
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = scorers.get("perspective", make_settings(PERSPECTIVE_API_KEY=KEY, PERSPECTIVE_API_URL=f"http://127.0.0.1:{port}",
+                                                 PERSPECTIVE_QPS="1000"))
+    p.backoff = 0.01
+    t0 = time.monotonic()
+    with pytest.raises(ArtifactError, match=rf"cannot connect to the Perspective API at http://127.0.0.1:{port}.*"
+                                            "PERSPECTIVE_API_URL") as e:
+        p.score(["x"])
+    assert time.monotonic() - t0 < 10 and "QPS" not in str(e.value) and KEY not in str(e.value)
+
+
+@pytest.mark.fault
 def test_the_key_is_in_no_log_url_or_file_even_with_info_logging(api, make_settings, tmp_path, caplog, capfd,
                                                                   monkeypatch):
     import logging
@@ -122,6 +141,7 @@ def test_the_key_is_in_no_log_url_or_file_even_with_info_logging(api, make_setti
     assert not any(r.name.startswith(("httpx", "httpcore")) and r.levelno < logging.WARNING for r in caplog.records)
 
 
+@pytest.mark.fault
 def test_a_failed_scoring_run_resumes_from_the_cache(api, make_settings, tmp_path):
     texts = [f"text {i}" + "!" * (i % 10) for i in range(40)]
     broken = api(fail_after=20)

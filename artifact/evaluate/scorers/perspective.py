@@ -2,8 +2,8 @@
 request per text, the fork's six attributes requested with languages ["en"], TOXICITY's summary score used.
 
 Requests go out `workers` at a time, paced to the key's quota (PERSPECTIVE_QPS, Google's default is 1/s). HTTP 429
-and 5xx are retried with exponential backoff (honouring Retry-After) up to `retries` times, then the run stops with
-a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
+and 5xx are retried with exponential backoff (honouring Retry-After) up to `retries` times, a refused connection
+only CONNECT_RETRIES times (a wrong PERSPECTIVE_API_URL is said within seconds), then the run stops with a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
 score, such as an unsupported language) gives None, which the fork also recorded (its scorer returned None on any
 error; we retry the transient ones instead). The key is sent in the `X-Goog-Api-Key` header (never in a URL, which
 HTTP libraries log) and never printed; the HTTP libraries' loggers are held at WARNING (settings.quiet_libraries).
@@ -19,6 +19,7 @@ from ...settings import quiet_libraries
 from . import Scorer
 
 URL = "https://commentanalyzer.googleapis.com"
+CONNECT_RETRIES = 2  # a refused connection is tried this many more times (1 s, 2 s apart), then the run stops
 ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "SEXUALLY_EXPLICIT", "THREAT", "PROFANITY", "IDENTITY_ATTACK")
 
 
@@ -50,13 +51,22 @@ class Perspective(Scorer):
             time.sleep(wait)
 
     def _one(self, client, text: str) -> float | None:
+        import httpx
         body = {"comment": {"text": text}, "languages": ["en"], "spanAnnotations": False,
                 "requestedAttributes": {a: {} for a in ATTRIBUTES}}
+        unreachable = 0
         for attempt in range(self.retries + 1):
             self._pace()
             try:
                 r = client.post(self.url, headers={"X-Goog-Api-Key": self.key}, json=body)
-            except Exception as e:  # noqa: BLE001 - any transport error is retried, then reported in one sentence
+            except httpx.ConnectError as e:  # refused, no route, no such host: no use waiting minutes for it
+                unreachable += 1
+                if unreachable > CONNECT_RETRIES:
+                    raise ArtifactError(f"cannot connect to the Perspective API at {self.url.split('/v1alpha1')[0]} "
+                                        f"({type(e).__name__}); check PERSPECTIVE_API_URL and the network (scores "
+                                        "so far are cached, a rerun continues)") from None
+                status, err = None, type(e).__name__
+            except Exception as e:  # noqa: BLE001 - timeouts and dropped connections are retried, then one sentence
                 status, err = None, type(e).__name__
             else:
                 status, err = r.status_code, None
@@ -74,8 +84,9 @@ class Perspective(Scorer):
                 after = r.headers.get("Retry-After") if status else None
                 time.sleep(float(after) if after and after.replace(".", "", 1).isdigit()
                            else self.backoff * 2 ** attempt)
+        advice = "lower PERSPECTIVE_QPS or rerun later" if status == 429 else "rerun later"
         raise ArtifactError(f"the Perspective API kept failing ({err or f'HTTP {status}'}) after {self.retries} "
-                            "retries; scores so far are cached, rerun later or lower PERSPECTIVE_QPS")
+                            f"retries; scores so far are cached, {advice}")
 
     def score(self, texts: list[str], progress: bool = False) -> list[float | None]:
         import httpx
