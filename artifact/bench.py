@@ -3,8 +3,9 @@
 compress  rebuilds each SmolLM2 demo model (FORCE) in its own process, in a bench store under results/bench, and
           reports the method's wall time and the process's peak memory from the recipe, against the targets for
           this 2-core machine. Results: results/bench/compress.json.
-eval      generation throughput of the evaluation backend on SmolLM2: the same real OOD prompts batched and one at
-          a time, in generated tokens per second, and the ratio (target: batched >= 5x). results/bench/eval.json.
+eval      generation throughput on SmolLM2, side by side on the same real requests (short answers, continuations, 25
+          seeded samples, 5-shot MMLU): our HF backend one at a time and batched, and vLLM where installed, in
+          generated tokens and requests per second, with the ratios against their targets. results/bench/eval.json.
 """
 from __future__ import annotations
 
@@ -65,57 +66,95 @@ def compress() -> int:
     return 0
 
 
-EVAL_TARGET_RATIO = 5.0
+EVAL_TARGET_RATIO = 5.0  # our HF backend batched vs one prompt at a time
+VLLM_TARGETS = {"continuations": 2.0, "25 samples": 3.0}  # vLLM vs our batched HF backend (issue #19)
 
 
 def workloads(settings, n: int) -> dict:
-    """Two real workloads: short answers (OOD style prompts, 20 tokens, the classification perspectives) and
-    continuations (RealToxicityPrompts texts as raw prompts, 64 tokens, like the generation perspectives)."""
-    from .evaluate import Request, ood
+    """Real workloads: short answers (OOD style prompts, 20 tokens, the classification perspectives), continuations
+    (RealToxicityPrompts texts as raw prompts, 64 tokens, like the generation perspectives), 25 seeded samples of a
+    continuation at temperature 1 (toxicity and stereotypes), and 5-shot MMLU prompts (long prompts, short answers)."""
+    from .evaluate import Request, mmlu, ood
     from .evaluate.data import read_jsonl, source
 
     src = source("decodingtrust", "subset", settings)
     short = [r for r in ood.requests(src)[0] if r.meta["group"] == "style"][:n]
     texts = [row["prompt"]["text"] for row in read_jsonl(src, "toxicity/user_prompts/nontoxic.jsonl")[:n]]
+    five_shot = mmlu.requests(source("mmlu", "subset", settings), limit=4)[0][:n]
     return {"short answers (OOD, 20 tok)": short,
-            "continuations (RTP, 64 tok)": [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)]}
+            "continuations (RTP, 64 tok)": [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)],
+            "25 samples (RTP, 32 tok, T=1)": [Request(f"rtp25/{i}", t, 32, temperature=1.0, n=25)
+                                              for i, t in enumerate(texts[:max(1, n // 6)])],
+            "5-shot MMLU (1 tok)": five_shot}
+
+
+def _measure(backend, reqs) -> dict:
+    texts = {r.key: backend.render(r.messages) for r in reqs}
+    batches = backend.batches(reqs, texts)
+    backend.generate(batches[0][:1], texts)  # warm-up
+    started, tokens = time.perf_counter(), 0
+    for b in batches:
+        tokens += backend.generate(b, texts)[1]
+    wall = time.perf_counter() - started
+    return {"requests": len(reqs), "samples": sum(r.n for r in reqs), "tokens": tokens, "wall_s": round(wall, 2),
+            "tokens_per_s": round(tokens / wall, 2), "requests_per_s": round(len(reqs) / wall, 3)}
 
 
 def evaluate(n: int = 48, batch: int = 16) -> int:
+    """Our HF backend one prompt at a time and batched, and vLLM where it is installed, on the same requests."""
     from .evaluate.backend import Backend
+    from .evaluate.vllm_backend import VllmBackend, installed
 
     settings = load()
     spec = get("smollm2-135m-instruct")
     folder = embedded.ensure(spec, settings.store)
     device = settings.device or ("cuda" if __import__("torch").cuda.is_available() else "cpu")
-    rows, records = [], {}
-    backends = {size: Backend(folder, device, spec.chat_template, batch_size=size) for size in (1, batch)}
-    for work, reqs in workloads(settings, n).items():
-        for size, backend in backends.items():
-            texts = {r.key: backend.render(r.messages) for r in reqs}
-            backend.generate(backend.batches(reqs, texts)[0], texts)  # warm-up
-            started, tokens = time.perf_counter(), 0
-            for b in backend.batches(reqs, texts):
-                tokens += backend.generate(b, texts)[1]
-            wall = time.perf_counter() - started
-            records.setdefault(work, {})[size] = {"requests": len(reqs), "tokens": tokens, "wall_s": round(wall, 2),
-                                                  "tokens_per_s": round(tokens / wall, 2)}
-        one, many = records[work][1]["tokens_per_s"], records[work][batch]["tokens_per_s"]
-        records[work]["ratio"] = round(many / one, 2)
-        rows.append((work, len(reqs), records[work][batch]["tokens"], f"{one:.1f}", f"{many:.1f}",
-                     f"{many / one:.2f}x", "PASS" if many / one >= EVAL_TARGET_RATIO else "UNDER"))
-    print(tabulate(rows, headers=["workload", "requests", "generated tokens", "tok/s one at a time",
-                                  f"tok/s batch {batch}", "ratio", f"target >= {EVAL_TARGET_RATIO:.0f}x"],
-                   tablefmt="github"))
-    ratio = min(r["ratio"] for r in records.values())
-    verdict = "PASS" if ratio >= EVAL_TARGET_RATIO else "UNDER"
-    print(f"\n{device}, {os.cpu_count()} CPU cores, SmolLM2-135M (float32 on CPU, bf16 on CUDA), greedy; the "
-          "ratio counts generated tokens only, prompt processing is part of the time.")
+    engines = {"hf batch 1": lambda: Backend(folder, device, spec.chat_template, batch_size=1),
+               f"hf batch {batch}": lambda: Backend(folder, device, spec.chat_template, batch_size=batch)}
+    if installed():
+        engines["vllm"] = lambda: VllmBackend(folder, device, spec.chat_template)
+    else:
+        print("vLLM is not installed (make setup BACKEND=vllm): measuring the HF backend only", flush=True)
+    work = workloads(settings, n)
+    records: dict = {w: {} for w in work}
+    for name, make in engines.items():
+        started = time.perf_counter()
+        engine = make()
+        print(f"{name}: started in {time.perf_counter() - started:.0f} s", flush=True)
+        for w, reqs in work.items():
+            if name == "hf batch 1" and any(r.n > 1 for r in reqs):
+                continue  # 25 samples one at a time: minutes that say nothing new
+            records[w][name] = _measure(engine, reqs)
+            print(f"  {w}: {records[w][name]['tokens_per_s']:.1f} tok/s", flush=True)
+        del engine
+    hf = f"hf batch {batch}"
+    rows, verdicts = [], []
+
+    def cell(run: dict | None) -> str:
+        return "n/a" if not run else f"{run['tokens_per_s']:.1f} ({run['requests_per_s']:.2f} req/s)"
+    for w, runs in records.items():
+        one, many, vl = (runs.get(k, {}).get("tokens_per_s") for k in ("hf batch 1", hf, "vllm"))
+        if one:
+            runs["batched_vs_one"] = round(many / one, 2)
+            verdicts.append(many / one >= EVAL_TARGET_RATIO)
+        target = next((t for k, t in VLLM_TARGETS.items() if w.startswith(k)), None)
+        if vl:
+            runs["vllm_vs_batched"] = round(vl / many, 2)
+            if target:
+                verdicts.append(vl / many >= target)
+        rows.append((w, runs[hf]["samples"], cell(runs.get("hf batch 1")), cell(runs.get(hf)), cell(runs.get("vllm")),
+                     "n/a" if one is None else f"{many / one:.2f}x",
+                     "n/a" if vl is None else f"{vl / many:.2f}x" + (f" (target ≥ {target:g}x)" if target else "")))
+    print(tabulate(rows, headers=["workload", "samples", "tok/s hf one at a time", f"tok/s {hf}", "tok/s vllm",
+                                  "hf batched / one", "vllm / hf batched"], tablefmt="github"))
+    verdict = "PASS" if all(verdicts) else "UNDER"
+    print(f"\n{device}, {os.cpu_count()} CPU cores, SmolLM2-135M (float32 on CPU, bf16 on CUDA); tokens generated "
+          f"per second of wall time, prompt processing included; targets: hf batched ≥ {EVAL_TARGET_RATIO:g}x one at "
+          f"a time, vllm ≥ 2x hf batched on continuations and ≥ 3x on 25 samples: {verdict}")
     bench = settings.results / "bench"
     bench.mkdir(parents=True, exist_ok=True)
     (bench / "eval.json").write_text(json.dumps({**stamp(), "device": device, "cpu_cores": os.cpu_count(),
-                                                 "runs": records, "ratio": round(ratio, 2), "verdict": verdict},
-                                                indent=2) + "\n")
+                                                 "runs": records, "verdict": verdict}, indent=2) + "\n")
     return 0
 
 

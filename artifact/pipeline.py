@@ -109,7 +109,9 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
     scoped = dataclasses.replace(settings, results=settings.results / profile.name,
                                  toxicity_scorer=profile.scorer or settings.toxicity_scorer)
     config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
-                           max_tokens=profile.max_tokens, batch_size=batch_size)
+                           max_tokens=profile.max_tokens, batch_size=batch_size,
+                           backend="hf")  # the recorded numbers were generated with transformers
+
     for i, spec in enumerate(specs, 1):
         log(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}")
         ev.evaluate(spec, config, scoped, progress=progress, log=log)

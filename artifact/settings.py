@@ -45,9 +45,14 @@ def quiet_libraries() -> None:
 
 def pick_device(settings: Settings) -> str:
     """ARTIFACT_DEVICE when set, else CUDA where torch sees a GPU, else the CPU."""
-    if settings.device:
-        return settings.device
     import torch
+    if settings.device:
+        if settings.device.startswith("cuda") and not torch.cuda.is_available():
+            from .errors import BadInputError
+            raise BadInputError(f"ARTIFACT_DEVICE={settings.device} but torch sees no CUDA GPU here (torch "
+                                f"{torch.__version__}); unset it or set ARTIFACT_DEVICE=cpu, or run on the GPU "
+                                "machine (`make check` reports what it sees)")
+        return settings.device
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -63,10 +68,13 @@ def _positive(name: str, raw: str | None, default: float) -> float:
     return value
 
 
-def _folder(name: str, value) -> Path:
-    """A folder setting: it may be missing (it is created when first written) but must not be a file."""
+def _folder(name: str, value, must_exist: bool = False) -> Path:
+    """A folder setting: it may be missing (it is created when first written; an input folder must exist) but must
+    not be a file. Set to the empty string it counts as unset (the caller passes the default)."""
     from .errors import BadInputError
     path = Path(value)
+    if must_exist and not path.is_dir():
+        raise BadInputError(f"{name}={path} is not a folder; point {name} at a copy of reproduce/, or unset it")
     if path.exists() and not path.is_dir():
         raise BadInputError(f"{name}={path} is a file, not a folder; point {name} at a folder (it is created when "
                             "missing), or unset it")
@@ -87,10 +95,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
     cache = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     hf_home = Path(env.get("HF_HOME") or cache / "huggingface")
     return Settings(
-        results=_folder("ARTIFACT_RESULTS", env.get("ARTIFACT_RESULTS", ROOT / "results")),
-        recipes=_folder("ARTIFACT_RECIPES", env.get("ARTIFACT_RECIPES", REPRODUCE)),
-        store=_folder("ARTIFACT_STORE", env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")),
-        checksums=_folder("ARTIFACT_CHECKSUMS", env.get("ARTIFACT_CHECKSUMS", CHECKSUMS)),
+        results=_folder("ARTIFACT_RESULTS", env.get("ARTIFACT_RESULTS") or ROOT / "results"),
+        recipes=_folder("ARTIFACT_RECIPES", env.get("ARTIFACT_RECIPES") or REPRODUCE, must_exist=True),
+        store=_folder("ARTIFACT_STORE", env.get("ARTIFACT_STORE") or cache / "comp-trust-artifact" / "models"),
+        checksums=_folder("ARTIFACT_CHECKSUMS", env.get("ARTIFACT_CHECKSUMS") or CHECKSUMS),
         device=_device(env.get("ARTIFACT_DEVICE") or None),
         allow_cpu=env.get("ARTIFACT_ALLOW_CPU", "") not in ("", "0"),
         hf_endpoint=env.get("HF_ENDPOINT") or None,
@@ -102,7 +110,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         perspective_qps=_positive("PERSPECTIVE_QPS", env.get("PERSPECTIVE_QPS"), 1.0),
         toxicity_scorer=env.get("TOXICITY_SCORER") or None,
         toxicity_model=Path(env["ARTIFACT_TOXICITY_MODEL"]) if env.get("ARTIFACT_TOXICITY_MODEL") else
-        Path(env.get("ARTIFACT_STORE", cache / "comp-trust-artifact" / "models")) / "_scorers" / "toxic-bert",
+        Path(env.get("ARTIFACT_STORE") or cache / "comp-trust-artifact" / "models") / "_scorers" / "toxic-bert",
         cache=cache / "comp-trust-artifact",
         hf_home=hf_home,
         hf_token_file=Path(env.get("HF_TOKEN_PATH") or hf_home / "token"),

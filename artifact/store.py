@@ -39,14 +39,28 @@ def recipe_key(identity: dict) -> str:
 
 
 def read_recipe(path: Path) -> dict | None:
-    """The recipe of a complete model folder, or None when there is no model there."""
+    """The recipe of a complete model folder, or None when there is no model there. A damaged recipe (not a JSON
+    object, or a recipe_key that is not a string) reads as {}: no recipe matches it, so a rebuild or pull replaces
+    the model, and `verify` names the damage (`recipe_problem`)."""
     f = path / RECIPE
     if not f.is_file():
         return None
+    return {} if recipe_problem(path) else json.loads(f.read_text(encoding="utf-8"))
+
+
+def recipe_problem(path: Path) -> str | None:
+    """What is wrong with a folder's recipe.json, or None."""
     try:
-        return json.loads(f.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise FileFormatError(f, None, f"unreadable recipe ({e}); delete the folder to rebuild it") from None
+        data = json.loads((path / RECIPE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError) as e:
+        return f"{RECIPE}: unreadable ({type(e).__name__})"
+    if not isinstance(data, dict):
+        return f"{RECIPE}: not a JSON object"
+    if not isinstance(data.get("recipe_key", ""), str):
+        return f"{RECIPE}: recipe_key is not a string"
+    return None
 
 
 def manifest(path: Path) -> dict[str, str]:
@@ -61,7 +75,7 @@ def manifest_text(entries: dict[str, str]) -> str:
 
 def parse_manifest(path: Path) -> dict[str, str]:
     out = {}
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_no, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64:
             raise FileFormatError(path, line_no, "not a `<sha256>  <file>` line")
@@ -73,12 +87,16 @@ def verify(path: Path) -> list[str]:
     """Files of a model folder whose bytes differ from its SHA256SUMS (or that are missing or unlisted)."""
     if not (path / MANIFEST).is_file():
         return [f"{MANIFEST}: missing"]
-    listed = parse_manifest(path / MANIFEST)
+    recipe = [p for p in [recipe_problem(path)] if p]
+    try:
+        listed = parse_manifest(path / MANIFEST)
+    except FileFormatError as e:
+        return recipe + [f"{MANIFEST}: damaged (line {e.line} is not a `<sha256>  <file>` line)"]
     actual = manifest(path)
     bad = [f"{n}: sha256 differs" for n in listed if n in actual and actual[n] != listed[n]]
     bad += [f"{n}: missing" for n in listed if n not in actual]
     bad += [f"{n}: not in the manifest" for n in actual if n not in listed]
-    return sorted(bad)
+    return sorted(recipe + bad)
 
 
 def lock_file(store: Path, name: str) -> Path:
@@ -150,6 +168,20 @@ def leftovers(store: Path) -> list[dict]:
     return out
 
 
+def _alive(suffix: str) -> bool:
+    """Whether the process named in a `<pid>-<random>` suffix is still running on this machine."""
+    pid = suffix.partition("-")[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def tidy(store: Path, name: str, log=print) -> None:
     """With `name` claimed: move back an old model stranded by a kill mid-swap, delete staging folders and old
     copies of dead runs. Partial pulls stay: they are the resume state of `make pull` (verify lists them)."""
@@ -162,6 +194,9 @@ def tidy(store: Path, name: str, log=print) -> None:
             shutil.rmtree(p, ignore_errors=True)
             log(f"{name}: removed {p.name}, left by a killed run")
     for p in sorted(store.glob(f".{name}.tmp-*")):
+        if _alive(p.name.rpartition(".tmp-")[2]):  # its run still lives (its lock file was deleted under it)
+            log(f"{name}: kept {p.name}: the process that writes it is still running")
+            continue
         shutil.rmtree(p, ignore_errors=True)
         log(f"{name}: removed {p.name}, the staging folder of a killed run")
     for p in sorted(store.glob(f".{name}.pull-*.json")):  # a pull's list of verified files, its folder committed

@@ -29,11 +29,11 @@ def test_failed_build_and_leftovers_leave_nothing(tmp_path):
             (tmp / "part").write_bytes(b"x")
             raise KeyboardInterrupt  # a killed run
     assert list(tmp_path.iterdir()) == []
-    (tmp_path / ".m.tmp-1-deadbeef").mkdir()  # what a hard kill leaves behind: staging no longer touches it
+    (tmp_path / ".m.tmp-99999999-deadbeef").mkdir()  # what a hard kill leaves behind: staging no longer touches it
     with store.staging(tmp_path, "m"):
-        assert (tmp_path / ".m.tmp-1-deadbeef").exists()
+        assert (tmp_path / ".m.tmp-99999999-deadbeef").exists()
     with store.claim(tmp_path, "m", log=lambda *_: None):  # claiming the name (nobody else holds it) removes it
-        assert not (tmp_path / ".m.tmp-1-deadbeef").exists()
+        assert not (tmp_path / ".m.tmp-99999999-deadbeef").exists()
     with pytest.raises(ArtifactError, match="empty model"):
         with store.staging(tmp_path, "e") as tmp:
             store.commit(tmp, tmp_path / "e", {})
@@ -64,8 +64,8 @@ def test_bad_manifest_line_names_the_line(tmp_path):
 def test_a_model_stranded_mid_swap_is_moved_back_and_dead_leftovers_go(tmp_path):
     _build(tmp_path, "m", b"one", {"recipe_key": "a"})
     (tmp_path / "m").rename(tmp_path / ".m.old-1-aaaa")  # a kill between the two renames of a commit
-    (tmp_path / ".m.tmp-2-bbbb").mkdir()  # a killed forced rebuild's staging folder
-    (tmp_path / ".m.tmp-2-bbbb" / "model.safetensors").write_bytes(b"x" * 1000)
+    (tmp_path / ".m.tmp-99999998-bbbb").mkdir()  # a killed forced rebuild's staging folder
+    (tmp_path / ".m.tmp-99999998-bbbb" / "model.safetensors").write_bytes(b"x" * 1000)
     (tmp_path / ".m.pull-c0ffee").mkdir()  # a killed pull: its resume state, kept
     left = {x["kind"]: x for x in store.leftovers(tmp_path)}
     assert set(left) == {"old", "staging", "partial pull"} and left["staging"]["bytes"] == 1000
@@ -75,7 +75,7 @@ def test_a_model_stranded_mid_swap_is_moved_back_and_dead_leftovers_go(tmp_path)
         pass
     assert (tmp_path / "m" / "model.safetensors").read_bytes() == b"one" and store.verify(tmp_path / "m") == []
     assert [x["kind"] for x in store.leftovers(tmp_path)] == ["partial pull"]
-    assert any("recovered" in line for line in logs) and any(".m.tmp-2-bbbb" in line for line in logs)
+    assert any("recovered" in line for line in logs) and any(".m.tmp-99999998-bbbb" in line for line in logs)
     (tmp_path / ".m.old-3-cccc").mkdir()  # killed after the swap, before the old copy was deleted
     with store.claim(tmp_path, "m", log=logs.append):
         pass

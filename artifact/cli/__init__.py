@@ -29,8 +29,16 @@ EPILOG = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one sentence on stderr and exit 2, like every other bad input."""
+
+    def error(self, message: str):
+        print(f"error: {message}; `{self.prog} --help` lists the options", file=sys.stderr)
+        sys.exit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m artifact", description="Reproduce 'Decoding Compressed Trust' (Hong "
+    p = _Parser(prog="python -m artifact", description="Reproduce 'Decoding Compressed Trust' (Hong "
                                 "et al., ICML 2024): its models, its tables, and a diff against the paper.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"comp-trust-artifact {__version__}")
@@ -41,7 +49,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:  # --help (0), or a bad argument already said in one sentence (2)
+        return e.code if isinstance(e.code, int) else 2
     from ..settings import quiet_libraries
     quiet_libraries()
     try:
@@ -60,12 +71,32 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - the last edge: never a bare traceback, never exit 1 (which means FAIL)
+        full = _full_disk()  # a library's own error for a full disk (safetensors: SafetensorError) is still that
+        if full:
+            print(f"error: {type(e).__name__} with {full} full; free space (or point the folder elsewhere) and rerun: "
+                  "what was finished is kept", file=sys.stderr)
+            return 2
         saved = _save_traceback()
         bad_value = isinstance(e, (ValueError, UnicodeError))
         print(f"error: {type(e).__name__}: {str(e)[:300]}; " + (
             "a value or file this command read cannot be used: check the one named, then rerun" if bad_value else
             "this is a bug in comp-trust-artifact: please report it") + f" (traceback in {saved})", file=sys.stderr)
         return 2 if bad_value else 3
+
+
+def _full_disk() -> str | None:
+    """The store or results folder when its file system has (almost) no space left, else None."""
+    import shutil
+    try:
+        settings = load_settings()
+        folders = [settings.store, settings.results]
+    except Exception:  # noqa: BLE001 - only a hint for an error already being reported
+        return None
+    for folder in folders:
+        probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if probe is not None and shutil.disk_usage(probe).free < 64 * 2 ** 20:
+            return str(folder)
+    return None
 
 
 def _save_traceback() -> str:

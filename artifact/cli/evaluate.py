@@ -59,7 +59,7 @@ def cmd_eval(args, settings) -> int:
         return 0
     config = run.EvalConfig(args.perspective, limit=args.limit, data=args.data, mode=args.prompts,
                             samples=args.samples, max_tokens=args.max_tokens, seed=args.seed,
-                            resamples=args.bootstrap, batch_size=args.batch_size)
+                            resamples=args.bootstrap, batch_size=args.batch_size, backend=args.backend)
     prepared = run.prepare(spec, config, settings)  # bad input fails before anything is converted or written
     pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
     results = run.evaluate(spec, config, settings, progress=not args.no_progress, prepared=prepared)
@@ -92,7 +92,10 @@ def register(sub, epilog: str) -> None:
     e.add_argument("--prompts", default="fork", choices=["fork", "intended"],
                    help="fork: render chat templates exactly as the paper's DecodingTrust fork did (default); "
                         "intended: as the templates' authors meant them")
-    e.add_argument("--batch-size", type=int, metavar="N", help="requests per generate call (default 8 CPU, 32 GPU)")
+    e.add_argument("--batch-size", type=int, metavar="N", help="requests per generate call (default 8 CPU, 32 GPU); "
+                   "with vLLM, samples per engine call (the resume granularity)")
+    e.add_argument("--backend", metavar="NAME", help="hf (transformers) or vllm; default: vllm where installed and "
+                   "it serves the model, else hf")
     e.add_argument("--samples", type=int, metavar="N",
                    help="at most N samples per prompt where the paper draws several (toxicity and stereotype 25, "
                         "privacy understanding 100): a partial score, for quick runs")

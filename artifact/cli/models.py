@@ -9,6 +9,7 @@ from tabulate import tabulate
 
 from .. import catalog
 from ..errors import ArtifactError
+from ..settings import pick_device
 
 
 def cmd_models(args, settings) -> int:
@@ -56,6 +57,7 @@ def cmd_rebuild(args, settings) -> int:
         _plan(spec, settings)
         return 0
     compress.validate(compress.Job.from_spec(spec))  # a job that cannot work fails before the base is converted
+    pick_device(settings)  # so does an ARTIFACT_DEVICE this machine does not have
     pipeline.ensure_base(spec, settings)
     compress.rebuild(spec, settings, force=args.force, calibration_file=args.calibration_file)
     return 0

@@ -79,6 +79,14 @@ def _run(job: Job, sparsity, base_dir: Path, out: Path, sequences, device: str, 
 
 def run_job(job: Job, settings: Settings, force: bool = False, calibration_file: Path | None = None,
             log=print) -> dict:
+    """Build `job` into the store, holding its name from the start: a second run of the same model is refused
+    before it hashes a base model or draws calibration data."""
+    validate(job)
+    with store.claim(settings.store, job.name, log):
+        return _run_job(job, settings, force, calibration_file, log)
+
+
+def _run_job(job: Job, settings: Settings, force: bool, calibration_file: Path | None, log) -> dict:
     sparsity = validate(job)
     device = pick_device(settings)
     if estimate(job)["needs_gpu"] and device == "cpu" and not settings.allow_cpu:
@@ -108,7 +116,7 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
                 "calibration": None if drawn is None else {k: drawn[k] for k in (
                     "dataset", "sha256", "sampler", "seed", "samples", "seqlen", "template", "digest")}}
     key = store.recipe_key(identity)
-    with store.claim(settings.store, job.name, log):  # one run per model; leftovers of killed runs first
+    with store.claim(settings.store, job.name, log):  # held since run_job (re-entrant): one run per model
         final = store.folder(settings.store, job.name)
         have = store.read_recipe(final)
         damaged = store.verify(final) if have else []

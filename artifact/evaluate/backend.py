@@ -39,30 +39,29 @@ class SeededSampler:
         return out
 
 
-class Backend:
-    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+class Engine:
+    """What every generation backend shares: the model's tokenizer, how a request is rendered to a prompt string,
+    which tokens and strings end a reply, and how generated token ids become a reply (`reply`), so the backends
+    cut replies identically."""
+
+    name = "?"
+
+    def __init__(self, folder: Path, device: str, template: str, mode: str, generation_eos=()):
+        from transformers import AutoTokenizer
         self.device, self.template, self.mode = device, template, mode
-        self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
-        # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
-        # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s)
-        self.max_batch_tokens = 65536 if device.startswith("cuda") else 2048
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
-        try:
-            self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, device_map=device).eval()
-        except (OSError, ValueError, RuntimeError) as e:
-            raise ArtifactError(f"cannot load the model in {folder} on {device} ({type(e).__name__}: "
-                                f"{str(e).splitlines()[0][:200]}); check `make verify` and the device") from None
-        gen_eos = self.model.generation_config.eos_token_id
-        gen_eos = gen_eos if isinstance(gen_eos, list) else [gen_eos]
-        self.eos = {i for i in [self.tokenizer.eos_token_id, *gen_eos, *prompts_stop_ids(template)] if i is not None}
+        self.eos = {i for i in [self.tokenizer.eos_token_id, *generation_eos, *prompts_stop_ids(template)]
+                    if i is not None}
         stop_str = prompts.get(template).stop_str if template in prompts.TEMPLATES else None
         self.stop_str = (stop_str,) if stop_str else ()
+
+    def describe(self) -> dict:
+        """The backend, its version and settings: in every score's provenance (and, for a non-default backend, in
+        the config hash, so the backends' results never share a folder)."""
+        return {"name": self.name}
 
     def render(self, messages) -> str:
         if isinstance(messages, str):
@@ -71,6 +70,48 @@ class Backend:
             msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
             return self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         return (prompts.render_intended if self.mode == "intended" else prompts.render)(self.template, messages)
+
+    def reply(self, ids: list[int], stops) -> tuple[str, int]:
+        """(text, tokens counted) of generated ids: up to and including the first end token, decoded without
+        skipping special tokens, cut at the earliest stop string."""
+        end = next((i + 1 for i, t in enumerate(ids) if t in self.eos), len(ids))
+        return cut(self.tokenizer.decode(ids[:end], skip_special_tokens=False, clean_up_tokenization_spaces=False),
+                   stops), end
+
+
+def generation_eos(folder: Path) -> list[int]:
+    """The end tokens of a checkpoint's generation_config.json (none where it has none)."""
+    import json
+    f = Path(folder) / "generation_config.json"
+    eos = json.loads(f.read_text()).get("eos_token_id") if f.is_file() else None
+    return [e for e in (eos if isinstance(eos, list) else [eos]) if e is not None]
+
+
+class Backend(Engine):
+    """transformers' `generate` in fixed padded batches."""
+
+    name = "hf"
+
+    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM
+        super().__init__(folder, device, template, mode, generation_eos(folder))
+        self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
+        # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
+        # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s)
+        self.max_batch_tokens = 65536 if device.startswith("cuda") else 2048
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, device_map=device).eval()
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ArtifactError(f"cannot load the model in {folder} on {device} ({type(e).__name__}: "
+                                f"{str(e).splitlines()[0][:200]}); check `make verify` and the device") from None
+        gen_eos = self.model.generation_config.eos_token_id
+        self.eos |= {i for i in (gen_eos if isinstance(gen_eos, list) else [gen_eos]) if i is not None}
+
+    def describe(self) -> dict:
+        import transformers
+        return {"name": self.name, "version": transformers.__version__, "batch_size": self.batch_size}
 
     def batches(self, requests, prompts_: dict[str, str]) -> list[list]:
         """Fixed batches: same generation settings together, longest prompts first, then cut at `batch_size`
@@ -113,10 +154,9 @@ class Backend:
         new = out[:, enc.input_ids.shape[1]:].tolist()
         replies, count = [], 0
         for ids in new:
-            end = next((i + 1 for i, t in enumerate(ids) if t in self.eos), len(ids))
-            count += end
-            replies.append(cut(self.tokenizer.decode(ids[:end], skip_special_tokens=False,
-                                                     clean_up_tokenization_spaces=False), stops))
+            text, n = self.reply(ids, stops)
+            replies.append(text)
+            count += n
         grouped, i = [], 0
         for r in batch:
             grouped.append(replies[i:i + r.n])

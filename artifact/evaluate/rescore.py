@@ -26,7 +26,13 @@ def _scorer(score: dict, settings):
     return scorers.get(name, settings)
 
 
-def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict:
+def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict | None:
+    """Rescore one evaluation folder, holding it: refused while an evaluation is writing into it."""
+    with Results(folder).claim():
+        return _rescore_folder(folder, settings, resamples, data, log)
+
+
+def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, log) -> dict | None:
     from . import interval
     from .run import build, score_rows
     res = Results(folder)
@@ -39,6 +45,10 @@ def rescore_folder(folder: Path, settings, resamples: int, data: str | None = No
             from None
     if kind == "local":
         raise ArtifactError(f"{rel(folder)} was scored on a local data folder; rescore it with DATA=<that folder>")
+    if not old:  # no score.json: the evaluation was stopped before it finished, and a score of part of it is none
+        log(f"{rel(folder)}: {p} skipped: its evaluation has not finished (no score.json); rerun the same `make eval` "
+            "to complete it")
+        return None
     mod, src, reqs, missing, _ = build(p, kind, settings, None)
     samples = {r["key"]: r for r in read_rows(res.samples, ("key", "replies"))}
     matched = [r for r in reqs if r.key in samples]
@@ -73,4 +83,4 @@ def rescore(settings, model: str | None = None, resamples: int = 1000, data: str
     if not found:
         where = results_mod.eval_root(settings.results) / (model or "")
         raise ArtifactError(f"no evaluation results under {where}; run make eval first")
-    return [rescore_folder(f, settings, resamples, data, log) for f in found]
+    return [r for r in (rescore_folder(f, settings, resamples, data, log) for f in found) if r is not None]

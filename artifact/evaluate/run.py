@@ -59,6 +59,7 @@ class EvalConfig:
     resamples: int = interval.RESAMPLES  # BOOTSTRAP=: resamples of the interval
     batch_size: int | None = None  # BATCH_SIZE=: requests padded together (None: the backend's default)
     device: str | None = None  # None: ARTIFACT_DEVICE, else CUDA where torch sees a GPU
+    backend: str | None = None  # BACKEND=: hf | vllm (None: vllm where installed and it serves the model, else hf)
 
     def check(self) -> None:
         if self.resamples < 1:
@@ -72,6 +73,9 @@ class EvalConfig:
         if self.batch_size is not None and self.batch_size < 1:
             raise BadInputError(f"BATCH={self.batch_size} puts no request in a batch; give a positive number, or "
                                 "leave it unset (8 on a CPU, 32 on a GPU)")
+        if self.backend not in (None, *BACKENDS):
+            raise BadInputError(f"BACKEND={self.backend} is not a backend; use {' or '.join(BACKENDS)}, or leave it "
+                                "unset (vllm where installed, else hf)")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise BadInputError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
                                 "unset")
@@ -174,13 +178,45 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
                             f"MODEL={spec.name}` and re-pull or rebuild it")
     recipe = store.read_recipe(folder) or {}
     model_sha = hashlib.sha256((folder / store.MANIFEST).read_bytes()).hexdigest()
-    from .backend import Backend
+    name, why = choose_backend(config.backend, folder, device)
+    log(f"backend: {name} ({why})")
     t0 = time.perf_counter()
-    backend = Backend(folder, device, spec.chat_template, config.mode, config.batch_size)
+    backend = load_backend(name, folder, device, spec.chat_template, config.mode, config.batch_size)
     log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
         f"prompts {config.mode}, batch {backend.batch_size})")
     run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log)
     return [_one(run, p, *built) for p, built in builds.items()]
+
+
+BACKENDS = ("hf", "vllm")
+
+
+def choose_backend(asked: str | None, folder, device: str) -> tuple[str, str]:
+    """(backend, why): the one asked for, checked; or vllm where it is installed and serves this model, else hf."""
+    from . import vllm_backend
+    if asked == "hf":
+        return "hf", "BACKEND=hf"
+    why_not = vllm_backend.unsupported(folder, device)
+    if asked == "vllm":
+        if not vllm_backend.installed():
+            raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{vllm_backend.INSTALL}`, "
+                                "or use BACKEND=hf")
+        if why_not:
+            raise ArtifactError(f"vLLM cannot serve this model on {device}: {why_not}; use BACKEND=hf")
+        return "vllm", "BACKEND=vllm"
+    if not vllm_backend.installed():
+        return "hf", f"transformers; vLLM is not installed (`{vllm_backend.INSTALL}` adds it)"
+    if why_not:
+        return "hf", f"transformers; vLLM is installed but {why_not}"
+    return "vllm", "vLLM is installed and serves this model; BACKEND=hf for transformers"
+
+
+def load_backend(name: str, folder, device: str, template: str, mode: str, batch_size):
+    if name == "vllm":
+        from .vllm_backend import VllmBackend
+        return VllmBackend(folder, device, template, mode, batch_size)
+    from .backend import Backend
+    return Backend(folder, device, template, mode, batch_size)
 
 
 def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
@@ -196,7 +232,8 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
               "data": {"kind": src.kind, "files": dict(sorted(src.used.items()))}, "seed": seed,
               "generation": [{"max_tokens": m, "temperature": t, "n": n, "greedy": t == 0, "stop": list(st)}
                              for m, t, n, st in gen],
-              "requests": digest([[r.key, texts[r.key]] for r in reqs])}
+              "requests": digest([[r.key, texts[r.key]] for r in reqs]),
+              **({"backend": backend.describe()} if backend.name != "hf" else {})}  # hf: the folders of before
     chash = digest(config)[:16]
     res = results_mod.folder(settings.results, spec.name, model_sha, p, chash)
     with res.claim():  # one run per evaluation folder: a second is refused, naming this one
@@ -240,6 +277,7 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                   "model_revision": {"store_manifest_sha256": model_sha, "recipe_key": recipe.get("recipe_key"),
                                      "hub_commit": recipe.get("commit"), "id": spec.id},
                   "data": src.describe(), "batch_size": backend.batch_size, "device": backend.device,
+                  "backend": backend.describe(),
                   "provenance": stamp(), "results": rel(res.folder)}
         faults.point("eval.scored")
         res.write_score(result)

@@ -22,7 +22,8 @@ def env(tmp_path, store, name):
 
 
 def run(tmp_path, store, name, *args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", "--backend", "hf", *args],
+                          cwd=ROOT,
                           env=env(tmp_path, store, name), capture_output=True, text=True, timeout=timeout)
 
 
@@ -93,7 +94,8 @@ def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_ba
     args = ("--perspective", "ethics", "--limit", "2", "--batch-size", "4")
     whole = run(tmp_path, session_store, "whole", *args)
     assert whole.returncode == 0, whole.stderr[-2000:]
-    p = subprocess.Popen([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", *args], cwd=ROOT,
+    p = subprocess.Popen([sys.executable, "-m", "artifact", "eval", MODEL, "--no-progress", "--backend", "hf", *args],
+                         cwd=ROOT,
                          env=env(tmp_path, session_store, "killed"), stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     deadline = time.time() + 600

@@ -30,6 +30,10 @@ CASES = [  # (argv, environment, what the sentence must say)
     (["table", "table3"], {"ARTIFACT_RESULTS": "{file}"}, "ARTIFACT_RESULTS={file} is a file"),
     (["models", "--filter", "colour=blue"], {}, "colour"),
     (["verify", SMOL_GPTQ], {}, "is not in the store"),
+    (["table", "table3"], {"ARTIFACT_RECIPES": "/nonexistent"}, "ARTIFACT_RECIPES=/nonexistent is not a folder"),
+    (["eval", "smollm2-135m-instruct", "--limit", "1e3"], {}, "argument --limit: invalid int value: '1e3'"),
+    (["eval", "smollm2-135m-instruct", "--prompts", "weird"], {}, "argument --prompts"),
+    (["evaluate"], {}, "invalid choice: 'evaluate'"),
 ]
 
 
@@ -46,7 +50,26 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys, arg
     lines = [x for x in err.splitlines() if x.strip()]
     assert code == 2 and lines and lines[-1].startswith("error: ") and "Traceback" not in err, err[-2000:]
     assert says.format(file=tmp_path / "afile") in lines[-1]
-    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())  # nothing written
+    if (tmp_path / "store").exists():  # nothing written (a model's lock file, made when it was claimed, aside)
+        assert [p.name for p in (tmp_path / "store").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_cuda_device_without_a_gpu_is_one_sentence(tmp_path):
+    import subprocess
+    import sys
+
+    import torch
+
+    from tests.helpers import ROOT
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible here")
+    r = subprocess.run([sys.executable, "-m", "artifact", "rebuild", "smollm2-135m-instruct-magnitude-2to4"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ARTIFACT_DEVICE": "cuda",
+                            "ARTIFACT_STORE": str(tmp_path / "store")})
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: ARTIFACT_DEVICE=cuda but torch "
+                                                                              "sees no CUDA GPU")
+    assert "Traceback" not in r.stderr and not (tmp_path / "store" / "smollm2-135m-instruct").exists()
 
 
 def test_a_full_disk_is_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):

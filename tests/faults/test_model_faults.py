@@ -16,7 +16,7 @@ from tests.helpers import ROOT
 
 pytestmark = pytest.mark.fault
 
-EVAL = ["eval", "smollm2-135m-instruct", "--no-progress", "--perspective", "ethics", "--limit", "2",
+EVAL = ["eval", "smollm2-135m-instruct", "--no-progress", "--backend", "hf", "--perspective", "ethics", "--limit", "2",
         "--batch-size", "4"]  # 24 requests in 6 batches, about 15 s
 MAGNITUDE = "smollm2-135m-instruct-magnitude-2to4"
 

