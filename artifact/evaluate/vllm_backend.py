@@ -62,7 +62,7 @@ class VllmBackend(Engine):
         cpu = not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
-        self.chunk = batch_size or (64 if cpu else 2048)  # samples per engine call: the resume granularity
+        self.chunk = batch_size or (256 if cpu else 4096)  # samples per engine call: the resume granularity
         self.batch_size = self.chunk
         self.settings = {"dtype": "float32" if cpu else "bfloat16", "enable_prefix_caching": True,
                          "enable_chunked_prefill": not cpu, "seed": 0}
