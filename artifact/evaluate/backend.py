@@ -79,6 +79,21 @@ class Engine:
                    stops), end
 
 
+    def group(self, batch, generated: list[tuple[list[int], list[str]]]) -> tuple[list[list[str]], int]:
+        """(replies grouped per request, `n` each, and the tokens counted) from each sample's (ids, stop strings),
+        in batch order."""
+        replies, count = [], 0
+        for ids, stops in generated:
+            text, n = self.reply(ids, stops)
+            replies.append(text)
+            count += n
+        grouped, i = [], 0
+        for r in batch:
+            grouped.append(replies[i:i + r.n])
+            i += r.n
+        return grouped, count
+
+
 def generation_eos(folder: Path) -> list[int]:
     """The end tokens of a checkpoint's generation_config.json (none where it has none)."""
     import json
@@ -151,17 +166,7 @@ class Backend(Engine):
             kwargs["logits_processor"] = [SeededSampler(seeds, first.temperature, self.model.device)]
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
-        new = out[:, enc.input_ids.shape[1]:].tolist()
-        replies, count = [], 0
-        for ids in new:
-            text, n = self.reply(ids, stops)
-            replies.append(text)
-            count += n
-        grouped, i = [], 0
-        for r in batch:
-            grouped.append(replies[i:i + r.n])
-            i += r.n
-        return grouped, count
+        return self.group(batch, [(ids, stops) for ids in out[:, enc.input_ids.shape[1]:].tolist()])
 
 
 def cut(reply: str, stops) -> str:

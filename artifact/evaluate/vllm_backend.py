@@ -108,13 +108,4 @@ class VllmBackend(Engine):
                     include_stop_str_in_output=True))  # the reply is cut by Engine.reply, as the HF backend does
                 stops_of.append(stops)
         outs = self.llm.generate(inputs, params, use_tqdm=False)
-        replies, count = [], 0
-        for out, stops in zip(outs, stops_of, strict=True):
-            text, n = self.reply(list(out.outputs[0].token_ids), stops)
-            replies.append(text)
-            count += n
-        grouped, i = [], 0
-        for r in batch:
-            grouped.append(replies[i:i + r.n])
-            i += r.n
-        return grouped, count
+        return self.group(batch, [(list(o.outputs[0].token_ids), st) for o, st in zip(outs, stops_of, strict=True)])
