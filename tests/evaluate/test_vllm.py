@@ -26,15 +26,19 @@ def test_the_backend_is_chosen_and_refused_in_one_sentence(tmp_path, monkeypatch
     dense.mkdir()
     gptq.mkdir()
     (dense / "config.json").write_text('{"model_type": "llama"}')
-    (gptq / "config.json").write_text('{"model_type": "llama", "quantization_config": {"quant_method": "gptq"}}')
+    (gptq / "config.json").write_text('{"model_type": "llama", "quantization_config": {"quant_method": "gptq", '
+                                      '"desc_act": false}}')
     assert ev.choose_backend("hf", dense, "cpu") == ("hf", "BACKEND=hf")
     monkeypatch.setattr(vllm_backend, "installed", lambda: True)
     assert ev.choose_backend(None, dense, "cpu")[0] == "vllm"
     name, why = ev.choose_backend(None, gptq, "cpu")  # left out: transformers, and the reason on the first line
-    assert name == "hf" and "GPTQ kernels need a CUDA GPU" in why
+    assert name == "hf" and "GPTQ kernels run in bfloat16 or float16 only" in why
     with pytest.raises(ArtifactError, match="vLLM cannot serve this model on cpu: .*GPTQ.*; use BACKEND=hf"):
         ev.choose_backend("vllm", gptq, "cpu")
     assert ev.choose_backend("vllm", gptq, "cuda") == ("vllm", "BACKEND=vllm")
+    (gptq / "config.json").write_text('{"quantization_config": {"quant_method": "gptq", "desc_act": true}}')
+    with pytest.raises(ArtifactError, match="activation ordering"):  # as gptqmodel writes ours: on any device
+        ev.choose_backend("vllm", gptq, "cuda")
     monkeypatch.setattr(vllm_backend, "installed", lambda: False)
     with pytest.raises(ArtifactError, match=r"not installed here; run `make setup BACKEND=vllm`"):
         ev.choose_backend("vllm", dense, "cpu")
