@@ -89,9 +89,10 @@ class Results:
 
     def claim(self):
         """Hold this folder while generating and scoring into it: a second run of the same model, perspective and
-        config is refused (BusyError, naming this one) instead of generating everything twice."""
+        config is refused (BusyError, naming this one) instead of generating everything twice. The folder itself is
+        locked (its `.lock` file only names the owner), so deleting that file lets no second run in."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        return guard.lock(self.folder / ".lock", f"the evaluation folder {rel(self.folder)}")
+        return guard.lock(self.folder, f"the evaluation folder {rel(self.folder)}")
 
     def write_score(self, score: dict) -> None:
         write_atomic(self.score, {"schema": SCHEMA, **{k: v for k, v in score.items() if k != "schema"}})

@@ -12,7 +12,8 @@ import textwrap
 
 import pytest
 
-from artifact import guard, store
+from artifact import store
+from artifact.results import Results
 from artifact.cli import main
 from artifact.errors import BusyError
 
@@ -44,8 +45,8 @@ def test_an_evaluation_folder_stays_locked_when_its_lock_file_is_deleted(tmp_pat
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from artifact import guard
-        with guard.lock(Path({str(folder)!r}), "the folder"):
+        from artifact.results import Results
+        with Results(Path({str(folder)!r})).claim():
             print("held", flush=True)
             time.sleep(600)
     """)
@@ -53,8 +54,8 @@ def test_an_evaluation_folder_stays_locked_when_its_lock_file_is_deleted(tmp_pat
     try:
         assert p.stdout.readline().strip() == "held"
         (folder / ".lock").unlink()  # the owner's note goes; the lock is on the folder itself
-        with pytest.raises(BusyError, match="another run is using the folder"):
-            with guard.lock(folder, "the folder"):
+        with pytest.raises(BusyError, match="another run is using the evaluation folder"):
+            with Results(folder).claim():  # what `make eval` and `make rescore` take
                 pass
     finally:
         p.send_signal(signal.SIGKILL)
