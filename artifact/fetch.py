@@ -22,6 +22,8 @@ from pathlib import Path
 from .errors import ArtifactError, BadInputError, ChecksumMismatchError, HubError, HubNotFoundError
 from .settings import Settings
 
+NOT_A_REPO_ID = ("is not a Hub repo id: write org/name with letters, digits, '-', '_' and '.' (no spaces, no '..' or "
+                 "'--', at most 96 characters)")
 LOGIN_HINT = "set HF_TOKEN to a token from https://huggingface.co/settings/tokens (or run `hf auth login`)"
 
 
@@ -43,8 +45,7 @@ def explain(settings: Settings, repo: str, revision: str | None = None, writing:
     try:
         yield
     except e.HFValidationError:
-        raise BadInputError(f"{repo!r} is not a Hub repo id: write org/name with letters, digits, '-', '_' and '.' "
-                            "(no spaces, no '..')") from None
+        raise BadInputError(f"{repo!r} {NOT_A_REPO_ID}") from None
     except e.GatedRepoError:
         raise HubError(f"{repo} is gated: ask for access at {site(settings)}/{repo} while logged in, then "
                        f"{LOGIN_HINT}") from None
@@ -76,8 +77,7 @@ def check_repo_id(repo: str, what: str = "REPO") -> str:
     try:
         validate_repo_id(repo)
     except HFValidationError:
-        raise BadInputError(f"{what}={repo!r} is not a Hub repo id: write org/name with letters, digits, '-', '_' "
-                            "and '.' (no spaces, no '..' or '--', at most 96 characters)") from None
+        raise BadInputError(f"{what}={repo!r} {NOT_A_REPO_ID}") from None
     return repo
 
 

@@ -29,12 +29,8 @@ SCHEMA = 1
 
 # ------------------------------------------------------------------------------------------------ files
 
-def _write_text(path: Path, text: str) -> None:
-    guard.write_text(path, text)
-
-
 def _write_json(path: Path, obj: dict) -> None:
-    _write_text(path, json.dumps({"schema": SCHEMA, **{k: v for k, v in obj.items() if k != "schema"}}, indent=2)
+    guard.write_text(path, json.dumps({"schema": SCHEMA, **{k: v for k, v in obj.items() if k != "schema"}}, indent=2)
                 + "\n")
 
 
@@ -95,7 +91,7 @@ def model_manifest(checksums: Path, name: str) -> dict[str, str]:
 
 def _write_model(checksums: Path, record: ModelRecord, entries: dict[str, str]) -> None:
     side, path = _model_paths(checksums, record.model)
-    _write_text(path, manifest_text(entries))
+    guard.write_text(path, manifest_text(entries))
     _write_json(side, asdict(record))
 
 
@@ -183,7 +179,7 @@ def write_lock(checksums: Path, kind: str, key: str, lock: dict) -> Path:
 # ------------------------------------------------------------------------------------------------ scorers
 
 def record_scorer(path: Path, name: str, folder_name: str, entries: dict[str, str]) -> Path:
-    _write_text(path, f"# {name}: files of {folder_name}, sha256  relative path\n" + "".join(
+    guard.write_text(path, f"# {name}: files of {folder_name}, sha256  relative path\n" + "".join(
         f"{digest}  {rel}\n" for rel, digest in entries.items()))
     return path
 

@@ -42,25 +42,28 @@ def read_recipe(path: Path) -> dict | None:
     """The recipe of a complete model folder, or None when there is no model there. A damaged recipe (not a JSON
     object, or a recipe_key that is not a string) reads as {}: no recipe matches it, so a rebuild or pull replaces
     the model, and `verify` names the damage (`recipe_problem`)."""
-    f = path / RECIPE
-    if not f.is_file():
-        return None
-    return {} if recipe_problem(path) else json.loads(f.read_text(encoding="utf-8"))
+    data, problem = _load_recipe(path)
+    return {} if problem else data
 
 
 def recipe_problem(path: Path) -> str | None:
     """What is wrong with a folder's recipe.json, or None."""
+    return _load_recipe(path)[1]
+
+
+def _load_recipe(path: Path) -> tuple[dict | None, str | None]:
+    """(recipe, None), (None, None) when there is none, or (None, what is wrong with it)."""
     try:
         data = json.loads((path / RECIPE).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None
+        return None, None
     except (ValueError, UnicodeDecodeError) as e:
-        return f"{RECIPE}: unreadable ({type(e).__name__})"
+        return None, f"{RECIPE}: unreadable ({type(e).__name__})"
     if not isinstance(data, dict):
-        return f"{RECIPE}: not a JSON object"
+        return None, f"{RECIPE}: not a JSON object"
     if not isinstance(data.get("recipe_key", ""), str):
-        return f"{RECIPE}: recipe_key is not a string"
-    return None
+        return None, f"{RECIPE}: recipe_key is not a string"
+    return data, None
 
 
 def manifest(path: Path) -> dict[str, str]:

@@ -273,10 +273,11 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
     partial.mkdir(parents=True, exist_ok=True)
     done_path = settings.store / f".{spec.name}.pull-{target[:12]}.json"
     verified = _read_verified(done_path)
-    how = {}
+    expect = {rel: _expected(rel, files[rel], manifest) for rel in paths}
+    how = {rel: "checksums" if rel in manifest else "hub-lfs-sha256" if kind == "sha256" else "hub-git-blob"
+           for rel, (kind, _) in expect.items()}
     for i, rel in enumerate(paths, 1):
-        kind, expected = _expected(rel, files[rel], manifest)
-        how[rel] = "checksums" if rel in manifest else "hub-lfs-sha256" if kind == "sha256" else "hub-git-blob"
+        kind, expected = expect[rel]
         local = partial / rel
         if verified.get(rel) == expected and local.is_file():
             continue
@@ -293,7 +294,7 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
     # every file's final bytes, whether downloaded now or by a killed run: a file changed since is refused
     digests = {}
     for rel in paths:
-        kind, expected = _expected(rel, files[rel], manifest)
+        kind, expected = expect[rel]
         digests[rel] = sha256_file(partial / rel)
         found = verify_file(partial / rel, kind, expected, sha256=digests[rel])
         if found:

@@ -81,13 +81,12 @@ def run_job(job: Job, settings: Settings, force: bool = False, calibration_file:
             log=print) -> dict:
     """Build `job` into the store, holding its name from the start: a second run of the same model is refused
     before it hashes a base model or draws calibration data."""
-    validate(job)
-    with store.claim(settings.store, job.name, log):
-        return _run_job(job, settings, force, calibration_file, log)
-
-
-def _run_job(job: Job, settings: Settings, force: bool, calibration_file: Path | None, log) -> dict:
     sparsity = validate(job)
+    with store.claim(settings.store, job.name, log):
+        return _run_job(job, sparsity, settings, force, calibration_file, log)
+
+
+def _run_job(job: Job, sparsity, settings: Settings, force: bool, calibration_file: Path | None, log) -> dict:
     device = pick_device(settings)
     if estimate(job)["needs_gpu"] and device == "cpu" and not settings.allow_cpu:
         raise ArtifactError(f"{job.name} needs a CUDA GPU ({job.base.name} is too large for a CPU rebuild); "
@@ -116,28 +115,27 @@ def _run_job(job: Job, settings: Settings, force: bool, calibration_file: Path |
                 "calibration": None if drawn is None else {k: drawn[k] for k in (
                     "dataset", "sha256", "sampler", "seed", "samples", "seqlen", "template", "digest")}}
     key = store.recipe_key(identity)
-    with store.claim(settings.store, job.name, log):  # held since run_job (re-entrant): one run per model
-        final = store.folder(settings.store, job.name)
-        have = store.read_recipe(final)
-        damaged = store.verify(final) if have else []
-        if have and have.get("recipe_key") == key and not force and not damaged:
-            log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
-            return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
-        if have:
-            why = f"its stored files fail their sha256 check: {damaged[0]}" if damaged and not force else \
-                "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
-                                                                  f"-> {key[:12]})"
-            log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
-        log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "
-                                                       f"({drawn['tokens']} tokens)" if drawn else ""))
-        started = time.time()
-        with store.staging(settings.store, job.name) as tmp:
-            stats = _run(job, sparsity, base_dir, tmp, sequences, device, log)
-            wall = round(time.time() - started, 1)
-            recipe = {**identity, "recipe_key": key, "calibration_provenance": drawn, "stats": stats, "device": device,
-                      "wall_time_s": wall, **_peak_memory(device), "versions": versions,
-                      "code_commit": code_commit(), "made": now_utc()}
-            entries = store.commit(tmp, final, recipe)
+    final = store.folder(settings.store, job.name)
+    have = store.read_recipe(final)
+    damaged = store.verify(final) if have else []
+    if have and have.get("recipe_key") == key and not force and not damaged:
+        log(f"{job.name}: up to date in {final} (same recipe {key[:12]}); FORCE=1 rebuilds it")
+        return {"name": job.name, "status": "up to date", "path": str(final), "recipe_key": key}
+    if have:
+        why = f"its stored files fail their sha256 check: {damaged[0]}" if damaged and not force else \
+            "FORCE=1" if have.get("recipe_key") == key else f"the recipe changed ({have.get('recipe_key', '?')[:12]} " \
+                                                              f"-> {key[:12]})"
+        log(f"{job.name}: rebuilding ({why}); the old model stays until the new one is complete")
+    log(f"{job.name}: {job.method} on {device}" + (f", {drawn['sequences']} calibration sequences "
+                                                   f"({drawn['tokens']} tokens)" if drawn else ""))
+    started = time.time()
+    with store.staging(settings.store, job.name) as tmp:
+        stats = _run(job, sparsity, base_dir, tmp, sequences, device, log)
+        wall = round(time.time() - started, 1)
+        recipe = {**identity, "recipe_key": key, "calibration_provenance": drawn, "stats": stats, "device": device,
+                  "wall_time_s": wall, **_peak_memory(device), "versions": versions,
+                  "code_commit": code_commit(), "made": now_utc()}
+        entries = store.commit(tmp, final, recipe)
     recorded = ledger.record_build(settings.checksums, job.name, entries, key)
     if recorded == "differs":
         log(f"{job.name}: same recipe, but its bytes differ from checksums/models/{job.name}.sha256 (another CPU "

@@ -78,7 +78,6 @@ class Engine:
         return cut(self.tokenizer.decode(ids[:end], skip_special_tokens=False, clean_up_tokenization_spaces=False),
                    stops), end
 
-
     def group(self, batch, generated: list[tuple[list[int], list[str]]]) -> tuple[list[list[str]], int]:
         """(replies grouped per request, `n` each, and the tokens counted) from each sample's (ids, stop strings),
         in batch order."""
