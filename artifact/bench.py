@@ -20,6 +20,7 @@ from tabulate import tabulate
 from . import store
 from .acquire import embedded
 from .catalog import get
+from .evaluate import throughput
 from .provenance import stamp
 from .settings import ROOT, load
 
@@ -81,11 +82,12 @@ def workloads(settings, n: int) -> dict:
     short = [r for r in ood.requests(src)[0] if r.meta["group"] == "style"][:n]
     texts = [row["prompt"]["text"] for row in read_jsonl(src, "toxicity/user_prompts/nontoxic.jsonl")[:n]]
     five_shot = mmlu.requests(source("mmlu", "subset", settings), limit=4)[0][:n]
-    return {"short answers (OOD, 20 tok)": short,
-            "continuations (RTP, 64 tok)": [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)],
-            "25 samples (RTP, 32 tok, T=1)": [Request(f"rtp25/{i}", t, 32, temperature=1.0, n=25)
-                                              for i, t in enumerate(texts[:max(1, n // 6)])],
-            "5-shot MMLU (1 tok)": five_shot}
+    names = throughput.WORKLOADS  # dry-run estimates read the results by these names
+    return {names["short"]: short,
+            names["continuations"]: [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)],
+            names["samples"]: [Request(f"rtp25/{i}", t, 32, temperature=1.0, n=25)
+                               for i, t in enumerate(texts[:max(1, n // 6)])],
+            names["few-shot"]: five_shot}
 
 
 def _measure(backend, reqs) -> dict:
@@ -100,7 +102,7 @@ def _measure(backend, reqs) -> dict:
             "tokens_per_s": round(tokens / wall, 2), "requests_per_s": round(len(reqs) / wall, 3)}
 
 
-def evaluate(n: int = 48, batch: int = 16) -> int:
+def evaluate(n: int = 48, batch: int = throughput.HF_BATCH) -> int:
     """Our HF backend one prompt at a time and batched, and vLLM where it is installed, on the same requests."""
     from .evaluate.backend import Backend
     from .evaluate.vllm_backend import VllmBackend, installed
@@ -154,7 +156,10 @@ def evaluate(n: int = 48, batch: int = 16) -> int:
     bench = settings.results / "bench"
     bench.mkdir(parents=True, exist_ok=True)
     (bench / "eval.json").write_text(json.dumps({**stamp(), "device": device, "cpu_cores": os.cpu_count(),
+                                                 "machine": throughput.machine(device),
+                                                 "model_params": spec.base.arch.params,
                                                  "runs": records, "verdict": verdict}, indent=2) + "\n")
+    print(f"recorded in {bench / 'eval.json'}: DRY_RUN=1 estimates on this machine now use these rates")
     return 0
 
 

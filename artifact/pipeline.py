@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import acquire, catalog, compress, report, store
 from .catalog import ModelSpec
-from .provenance import stamp
+from .provenance import cpu_model, stamp
 from .settings import REPRODUCE, Settings
 
 # measured on 2 CPU cores (docs/evaluation.md, "The demo"): minutes to build each method's SmolLM2 variant
@@ -72,6 +72,17 @@ def ensure_model(spec: ModelSpec, settings: Settings, log=print, build: bool = T
     ensure_base(spec, settings, log)
     compress.rebuild(spec, settings)
     return folder
+
+
+def ensure_served(spec: ModelSpec, settings: Settings, backend: str | None, device: str, log=print) -> None:
+    """With BACKEND=vllm, a GPTQ model vLLM cannot run gets its dense copy in the store first (once; minutes for a
+    13B model, and its float16 size on disk). Left out, BACKEND picks vLLM only where that copy already exists."""
+    from .compress.dense_copy import dense_copy
+    from .evaluate import vllm_backend
+    folder = store.folder(settings.store, spec.name)
+    if backend == "vllm" and vllm_backend.installed() and vllm_backend.convertible(folder) and \
+            vllm_backend.unsupported(folder, device):
+        dense_copy(spec.name, settings, log)
 
 
 def ensure_models(profile: Profile, settings: Settings, log=print) -> list[ModelSpec]:
@@ -142,15 +153,3 @@ def record(profile: Profile, result) -> str:
          "toxicity_scorer": profile.scorer, "perspectives": profile.perspectives, "models": list(profile.models),
          "cpu": cpu_model(), "provenance": stamp(), "cells": cells}, indent=2) + "\n", encoding="utf-8")
     return str(path)
-
-
-def cpu_model() -> str:
-    """The CPU a recording ran on (another CPU may flip near-tie tokens: the reason verdicts use intervals)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()

@@ -64,3 +64,15 @@ def now_utc() -> str:
 def stamp() -> dict:
     """The run-level provenance block every output file carries."""
     return {"code_commit": code_commit(), "time": now_utc(), "versions": library_versions()}
+
+
+def cpu_model() -> str:
+    """The CPU this runs on (another CPU may flip near-tie tokens: the reason verdicts use intervals)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()

@@ -102,6 +102,28 @@ def verify(path: Path) -> list[str]:
     return sorted(recipe + bad)
 
 
+# ------------------------------------------------------------------------------------------------ dense copies
+# An engine that cannot run a model's kernels (vLLM and our activation-ordered GPTQ) serves its dense copy, kept
+# beside it as `<name>+dense` (artifact/compress/dense_copy.py makes it). Its recipe names the source's manifest, so a
+# rebuilt or re-pulled source makes the copy stale rather than silently served.
+
+DENSE = "+dense"
+
+
+def manifest_sha(path: Path) -> str:
+    """sha256 of a model folder's SHA256SUMS: the identity of its bytes."""
+    return hashlib.sha256((path / MANIFEST).read_bytes()).hexdigest()
+
+
+def dense_copy(path: Path) -> Path | None:
+    """The dense copy of the model in `path`, when one is stored, made from these very bytes, and intact."""
+    copy = path.with_name(path.name + DENSE)
+    recipe = read_recipe(copy)
+    if not recipe or not (path / MANIFEST).is_file() or recipe.get("source_manifest_sha256") != manifest_sha(path):
+        return None
+    return None if verify(copy) else copy
+
+
 def lock_file(store: Path, name: str) -> Path:
     return store / f".{name}.lock"
 

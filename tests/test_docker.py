@@ -57,7 +57,7 @@ def test_every_package_comes_from_the_project_pins():
     ins = instructions(DOCKERFILE.read_text())
     runs = " && ".join(a for w, a in ins if w == "RUN")
     assert not re.search(r"[A-Za-z0-9_\]-]==\d", runs)  # no version of its own
-    for group in ("torch", "deps dev", "no-deps"):
+    for group in ("torch", "deps dev", "no-deps", "engine"):
         assert f"python3 artifact/pins.py {group}" in runs
     # the pins layer is built from pyproject.toml and pins.py alone, before the code is copied
     copies = [a for w, a in ins if w == "COPY"]

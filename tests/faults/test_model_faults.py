@@ -66,6 +66,7 @@ def test_a_second_evaluation_of_the_same_folder_is_refused_while_the_first_lives
         second = run(EVAL, env)
         assert one_sentence(second) and "another run is using the evaluation folder" in second.stderr
         assert f"pid {first.pid}" in second.stderr
+        assert "loaded" not in second.stdout  # refused before the model loads (a vLLM start is a minute)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
