@@ -80,12 +80,26 @@ class Results:
         if not self.config.is_file():
             write_atomic(self.config, config)
 
-    def done(self) -> dict[str, dict]:
-        """Finished samples by key; a torn trailing line (the run was killed mid-write) is cut off the file."""
-        return {row["key"]: row for row in read_rows(self.samples, ("key", "replies"))}
+    def shard_file(self, i: int, k: int) -> Path:
+        return self.folder / f"samples.shard-{i}-of-{k}.jsonl"
 
-    def append(self, rows: list[dict]) -> None:
-        append_rows(self.samples, rows)
+    def done(self) -> dict[str, dict]:
+        """Finished samples by key, from samples.jsonl and every shard's file (`make sweep` generates a perspective
+        in shards, each into its own file; the scoring run reads them all); a torn trailing line (the run was
+        killed mid-write) is cut off its file."""
+        out = {}
+        for path in [*sorted(self.folder.glob("samples.shard-*.jsonl")), self.samples]:
+            out.update({row["key"]: row for row in read_rows(path, ("key", "replies"))})
+        return out
+
+    def append(self, rows: list[dict], shard: tuple[int, int] | None = None) -> None:
+        append_rows(self.shard_file(*shard) if shard else self.samples, rows)
+
+    def claim_shard(self, i: int, k: int):
+        """Hold one shard's file: shards of one folder run side by side, a second run of the same shard is refused.
+        (The scoring run claims the folder; while it scores, a late shard could only add what it already read.)"""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return guard.lock(self.folder / f".shard-{i}-of-{k}.lock", f"shard {i}/{k} of {rel(self.folder)}")
 
     def claim(self):
         """Hold this folder while generating and scoring into it: a second run of the same model, perspective and

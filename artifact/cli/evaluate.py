@@ -39,6 +39,13 @@ def plan_table(rows: list[dict]) -> str:
                     tablefmt="github")
 
 
+def _shard(text: str) -> tuple[int, int]:
+    i, sep, k = text.partition("/")
+    if not sep or not i.isdigit() or not k.isdigit() or not 1 <= int(i) <= int(k):
+        raise argparse.ArgumentTypeError(f"SHARD={text} is not a shard; give i/k with 1 <= i <= k, e.g. 2/4")
+    return int(i), int(k)
+
+
 def cmd_eval(args, settings) -> int:
     import dataclasses
 
@@ -63,14 +70,15 @@ def cmd_eval(args, settings) -> int:
         return 0
     config = run.EvalConfig(args.perspective, limit=args.limit, data=args.data, mode=args.prompts,
                             samples=args.samples, max_tokens=args.max_tokens, seed=args.seed,
-                            resamples=args.bootstrap, batch_size=args.batch_size, backend=args.backend)
+                            resamples=args.bootstrap, batch_size=args.batch_size, backend=args.backend,
+                            shard=args.shard)
     prepared = run.prepare(spec, config, settings)  # bad input fails before anything is converted or written
     pipeline.ensure_model(spec, settings, build=False)  # the embedded model is converted once; others must be there
     pipeline.ensure_served(spec, settings, config.backend, prepared.device)  # BACKEND=vllm: a GPTQ model's dense copy
     results = run.evaluate(spec, config, settings, progress=not args.no_progress, prepared=prepared)
     print(tabulate(run.summary(results), headers=["perspective", "score", "95% interval", "items", "refusal %",
                                                    "requests", "partial", "results"], tablefmt="github"))
-    if any(r["partial"] for r in results):
+    if any(r.get("partial") for r in results):
         print("partial: computed on LIMIT items, fewer SAMPLES or the vendored subset; not comparable to the paper's "
               "numbers.")
     for r in results:
@@ -99,6 +107,9 @@ def register(sub, epilog: str) -> None:
                         "intended: as the templates' authors meant them")
     e.add_argument("--batch-size", type=int, metavar="N", help="requests per generate call (default 8 CPU, 32 GPU); "
                    "with vLLM, samples per engine call (the resume granularity)")
+    e.add_argument("--shard", type=_shard, metavar="I/K", help="generate only shard I of K of each perspective's "
+                   "requests, into its own file, and score nothing (make sweep runs the shards as separate jobs, "
+                   "then one run without --shard scores them all)")
     e.add_argument("--backend", metavar="NAME", help="hf (transformers) or vllm; default: vllm where installed and "
                    "it serves the model, else hf")
     e.add_argument("--samples", type=int, metavar="N",

@@ -58,6 +58,7 @@ class EvalConfig:
     batch_size: int | None = None  # BATCH_SIZE=: requests padded together (None: the backend's default)
     device: str | None = None  # None: ARTIFACT_DEVICE, else CUDA where torch sees a GPU
     backend: str | None = None  # BACKEND=: hf | vllm (None: vllm where installed and it serves the model, else hf)
+    shard: tuple[int, int] | None = None  # SHARD=i/k: generate only shard i of k, into its own file; no score
 
     def check(self) -> None:
         if self.resamples < 1:
@@ -74,6 +75,9 @@ class EvalConfig:
         if self.backend not in (None, *BACKENDS):
             raise BadInputError(f"BACKEND={self.backend} is not a backend; use {' or '.join(BACKENDS)}, or leave it "
                                 "unset (vllm where installed, else hf)")
+        if self.shard is not None and not (isinstance(self.shard, tuple) and len(self.shard) == 2 and
+                                           1 <= self.shard[0] <= self.shard[1]):
+            raise BadInputError(f"SHARD={self.shard} is not a shard; give i/k with 1 <= i <= k, e.g. SHARD=2/4")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise BadInputError(f"MAX_TOKENS={self.max_tokens} allows no reply; give a positive number, or leave it "
                                 "unset")
@@ -273,19 +277,26 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
     model_sha, recipe = run.model_sha, run.recipe
     res, config, chash, texts = _where(run, p, src, reqs)
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
-    with res.claim():  # one run per evaluation folder: a second is refused, naming this one
+    shard = run.config.shard
+    if shard:  # generation only, of this shard's requests, into the shard's own file (the scoring run merges them)
+        mine = shard_of(reqs, *shard)
+        lock, write = res.claim_shard(*shard), (lambda rows: res.append(rows, shard))
+    else:  # one run per evaluation folder: a second is refused, naming this one
+        mine, lock, write = reqs, res.claim(), res.append
+    with lock:
         res.start(config)
         done = res.done()
-        batches = backend.batches(reqs, texts)
+        batches = backend.batches(mine, texts)
         todo = [b for b in batches if any(r.key not in done for r in b)]
         left = sum(len(b) for b in todo)
-        log(f"{p}: {len(reqs)} requests, {len(reqs) - left} already done, {left} to generate -> {res}")
+        part = f" (shard {shard[0]}/{shard[1]}: {len(mine)})" if shard else ""
+        log(f"{p}: {len(reqs)} requests{part}, {len(mine) - left} already done, {left} to generate -> {res}")
         meter, t0 = Meter(), time.perf_counter()
         bar = _bar(left, p, progress)
         for b in todo:
             replies, ntok = backend.generate(b, texts, seed)
-            res.append([{"key": r.key, "prompt_sha256": shas[r.key],
-                         "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
+            write([{"key": r.key, "prompt_sha256": shas[r.key],
+                    "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
             faults.point("eval.batch")
             rate = meter.add(ntok)
             if bar is not None:
@@ -293,6 +304,9 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                 bar.set_postfix_str(f"{rate:.1f} tok/s")
         if bar is not None:
             bar.close()
+        if shard:
+            return {"model": spec.name, "perspective": p, "shard": f"{shard[0]}/{shard[1]}", "requests": len(mine),
+                    "generated": left, "generated_tokens": meter.tokens, "results": str(res)}
         done = res.done()
         for r in reqs:
             if done[r.key]["prompt_sha256"] != shas[r.key]:
@@ -350,8 +364,15 @@ def _bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="req", dynamic_ncols=True)
 
 
+def shard_of(reqs, i: int, k: int) -> list:
+    """Shard i of k (1-based): every k-th request in key order, so the shards partition the requests whatever the
+    perspective and two shards never hold one request."""
+    return [r for j, r in enumerate(sorted(reqs, key=lambda r: r.key)) if j % k == i - 1]
+
+
 def summary(results: list[dict]) -> list[tuple]:
-    return [(r["perspective"], "n/a" if r["score"] is None else f"{r['score']:.2f}",
+    return [(r["perspective"], f"shard {r['shard']}: {r['generated']} generated", "-", "-", "-", r["requests"], "-",
+             r["results"]) if "shard" in r else (r["perspective"], "n/a" if r["score"] is None else f"{r['score']:.2f}",
              "n/a" if r.get("ci95") is None else f"{r['ci95'][0]:.2f} to {r['ci95'][1]:.2f}", r.get("items"),
              "n/a" if r["refusal"] is None else f"{r['refusal']:.2f}", r["requests"], "yes" if r["partial"] else "no",
              r["results"]) for r in results]
