@@ -24,6 +24,7 @@ override UPDATE := $(filter-out $(NO),$(UPDATE))
 override CONVERT := $(filter-out $(NO),$(CONVERT))
 override JSON := $(filter-out $(NO),$(JSON))
 override VERBOSE := $(filter-out $(NO),$(VERBOSE))
+override RESUBMIT := $(filter-out $(NO),$(RESUBMIT))
 
 # Run mode (docs/image.md, "Run modes"): MODE=docker runs every target inside the CUDA image with the GPU, the
 # model store, the Hub cache and the kernel cache mounted (artifact/container.py builds the docker command line);
@@ -60,7 +61,7 @@ ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
 $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
 endif
 
-.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
+.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -77,6 +78,7 @@ help: ## list the targets, one line each
 	@echo "  docs/compression.md   rebuilding compressed models: methods, settings, differences from the reference code"
 	@echo "  docs/hub.md           the Hugging Face Hub: pull, push, verify, tokens"
 	@echo "  docs/evaluation.md    evaluating a model (perspectives, scorers, data, prompts, resume) and the demo's design"
+	@echo "  docs/sweeps.md        a table's missing cells as Slurm jobs (make sweep): shards, status, resubmission"
 	@echo "  docs/catalog.md       the model catalog and the provenance of every output"
 	@echo "  docs/dependencies.md  the pinned stack and each deviation, with its reason"
 	@echo "  docs/development.md   layout, tests, roadmap, how to contribute"
@@ -193,6 +195,14 @@ scorer-checksums: $(NEEDS) ## record sha256 of the open toxicity classifier plac
 eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [BACKEND=hf|vllm] [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [BOOTSTRAP=1000] [SHARD=i/k] [DRY_RUN=1]
 	@test -n $(call q,$(MODEL)) || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
 	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(BACKEND),--backend $(call q,$(BACKEND))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(SHARD),--shard $(call q,$(SHARD))) $(if $(DRY_RUN),--dry-run)
+
+sweep: $(NEEDS) ## every job a table's missing local cells need, as Slurm jobs (submitit) or here: make sweep TABLE=table3 [EXECUTOR=slurm|local] [FILTER=] [LIMIT=n] [PARTITION= GPUS_PER_JOB=1 TIME=720 ACCOUNT= QOS= SLURM_ARGS=k=v,...] [DRY_RUN=1]
+	@test -n $(call q,$(TABLE)) || { echo "error: give TABLE=<table>, e.g. make sweep TABLE=table3 DRY_RUN=1" >&2; exit 2; }
+	$(ART) sweep $(call q,$(TABLE)) $(if $(EXECUTOR),--executor $(call q,$(EXECUTOR))) $(if $(PARTITION),--partition $(call q,$(PARTITION))) $(if $(GPUS_PER_JOB),--gpus-per-job $(call q,$(GPUS_PER_JOB))) $(if $(TIME),--time $(call q,$(TIME))) $(if $(ACCOUNT),--account $(call q,$(ACCOUNT))) $(if $(QOS),--qos $(call q,$(QOS))) $(if $(SLURM_ARGS),--slurm-args $(call q,$(SLURM_ARGS))) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(BACKEND),--backend $(call q,$(BACKEND))) $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(DRY_RUN),--dry-run)
+
+sweep-status: $(NEEDS) ## a sweep's jobs against the queue (state, Slurm id, elapsed, a failed job's log tail) and the cells they make; the table when all are done [TABLE=table3] [RESUBMIT=1]
+	@test -n $(call q,$(TABLE)) || { echo "error: give TABLE=<table>, e.g. make sweep-status TABLE=table3" >&2; exit 2; }
+	$(ART) sweep-status $(call q,$(TABLE)) $(if $(RESUBMIT),--resubmit)
 
 rescore: $(NEEDS) ## recompute stored scores and their 95% intervals from the stored replies, no generation [MODEL=<id>] [BOOTSTRAP=1000]
 	$(ART) rescore $(if $(MODEL),$(call q,$(MODEL))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(DATA),--data $(call q,$(DATA)))

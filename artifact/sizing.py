@@ -15,21 +15,10 @@ from .dimensions import BY_KEY, BY_LABEL
 REFERENCE_PARAMS = 13e9  # the run engine's GPU-hour estimates are for a 13B model
 
 
-def needs(recipe, scores) -> dict[str, list[str]]:
-    """Perspective key -> the models of the table with no score in `scores` for it."""
-    from .report import build
-    out: dict[str, set[str]] = {}
-    for cell in build.plan(recipe, scores):
-        for need in cell["needs"]:
-            name, metric = need.rsplit(" (", 1)
-            if name in cell["missing"]:
-                out.setdefault(metric.rstrip(")"), set()).add(name)
-    return {k: sorted(v) for k, v in out.items()}
-
-
 def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
     from .evaluate import get, interval
     from .evaluate.run import plan as eval_plan
+    from .report.build import needs
     missing = needs(recipe, scores)
     columns = [BY_LABEL[c].key for c in recipe.columns if c in BY_LABEL] + \
         [BY_LABEL[r.metric].key for r in recipe.rows if r.metric in BY_LABEL]

@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ArtifactError
 from ..settings import load as load_settings
-from . import evaluate, hub, models, tables
+from . import evaluate, hub, models, sweep, tables
 
 EPILOG = """examples:
   python -m artifact table table3                 # replay Table 3 from the published scores, diff vs the paper
@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"comp-trust-artifact {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for module in (tables, models, hub, evaluate):
+    for module in (tables, models, hub, evaluate, sweep):
         module.register(sub, EPILOG)
     return p
 

@@ -19,7 +19,6 @@ from .data import source
 from .. import results as results_mod
 from ..results import digest
 
-LLAMA_13B_PARAMS = 13_015_864_320  # the paper's models, for the full-run estimates
 CPU_OK_PARAMS = 2e9  # models above this size need a GPU unless ARTIFACT_ALLOW_CPU=1
 LIMIT_TEXT = ("a seeded random sample of this many items per task (stratified; the first n of a permutation "
               "seeded by the task name), not the first n")
@@ -125,7 +124,7 @@ def plan(spec: ModelSpec, perspectives: str, settings: Settings, limit, data: st
         gpu_h = None
         if full and reqs:  # the full run's replies, priced like this run's first request, for a 13B model
             like = dataclasses.replace(reqs[0], n=1, max_tokens=mod.max_tokens)
-            gpu_h = gens * throughput.hours(full_rates, [like], [avg], LLAMA_13B_PARAMS)
+            gpu_h = gens * throughput.hours(full_rates, [like], [avg], throughput.ASSUMED_PARAMS)
         rows.append({"perspective": p, "requests": len(reqs), "tokens": int(sum(
                      t * r.n + r.n * r.max_tokens for t, r in zip(prompt_tok, reqs, strict=True))),
                      "gpu_hours": throughput.hours(rates, reqs, prompt_tok, params),

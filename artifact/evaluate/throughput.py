@@ -21,6 +21,7 @@ HF_BATCH = 16  # the batched HF engine the bench measures
 # Rough throughput of a 13B model in bf16 on one H100 with batched generation (not measured by this project):
 # prompt tokens and generated tokens per second
 PREFILL_TOK_S, DECODE_TOK_S = 8000.0, 600.0
+ASSUMED_PARAMS = 13_015_864_320  # Llama-2-13b, the model the assumption is for
 FEW_SHOT_TOKENS = 1000  # prompts this long with short answers are priced like 5-shot MMLU
 
 
@@ -77,9 +78,10 @@ def kind(request, prompt_tokens: float) -> str:
 
 def hours(rates: Rates, requests, prompt_tokens: list[float], params: int | None) -> float:
     """Hours to generate every sample of `requests` (prompt processing included) for a model of `params`."""
-    if not rates.measured:
-        return sum(r.n * (t / PREFILL_TOK_S + r.max_tokens / DECODE_TOK_S)
-                   for t, r in zip(prompt_tokens, requests, strict=True)) / 3600
+    if not rates.measured:  # the assumption is for a 13B model: other sizes scale by parameters
+        scale = (params or ASSUMED_PARAMS) / ASSUMED_PARAMS
+        return scale * sum(r.n * (t / PREFILL_TOK_S + r.max_tokens / DECODE_TOK_S)
+                           for t, r in zip(prompt_tokens, requests, strict=True)) / 3600
     scale = (params or rates.params) / rates.params
     return sum(r.n * r.max_tokens * scale / rates.tok_s[kind(r, t)]
                for t, r in zip(prompt_tokens, requests, strict=True)) / 3600

@@ -20,6 +20,8 @@ SOURCE_TEXT = {
     "published": "SOURCE=published: replay of the authors' published per-model scores (project website), "
                  "not a local run",
     "local": "SOURCE=local: this artifact's own evaluation results",
+    "local-partial": "SOURCE=local-partial: this artifact's own evaluation results, partial ones included (the "
+                     "vendored data subset, SAMPLES or MAX_TOKENS caps): a rehearsal, not comparable to the paper",
     "generated": "generated from the model catalog, the method registry and the evaluated dimensions",
 }
 

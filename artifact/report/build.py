@@ -99,7 +99,7 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     if proxies:
         cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
     limits = sorted({str((i["origin"].get("limit") or {}).get("per_task")) for i in inputs
-                     if i["origin"] and i["origin"].get("limit") and scores.name == "local"})
+                     if i["origin"] and i["origin"].get("limit") and scores.name.startswith("local")})
     if limits:
         text = f"a seeded sample of {'/'.join(limits)} items per task (LIMIT), not every item: its interval says how sure"
         cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
@@ -160,3 +160,14 @@ def plan(recipe: Recipe, scores) -> list[dict]:
                     "missing": [i["name"] for i in cell.inputs if i["value"] is None],
                     "available": cell.value is not None})
     return out
+
+
+def needs(recipe: Recipe, scores) -> dict[str, list[str]]:
+    """Metric key -> the models of the table with no score in `scores` for it (what a local rerun must evaluate)."""
+    out: dict[str, set[str]] = {}
+    for cell in plan(recipe, scores):
+        for need in cell["needs"]:
+            name, metric = need.rsplit(" (", 1)
+            if name in cell["missing"]:
+                out.setdefault(metric.rstrip(")"), set()).add(name)
+    return {k: sorted(v) for k, v in out.items()}

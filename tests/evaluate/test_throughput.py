@@ -41,8 +41,10 @@ def test_hours_by_hand():
     # a model twice the size: every rate halves
     want = (64 / 200 + 25 * 32 / 400 + 1 / 10 + 16 / 50) * 2 / 3600
     assert throughput.hours(rates, reqs, prompt, 200_000_000) == pytest.approx(want, rel=1e-12)
-    assumed = (100 / 8000 + 64 / 600) / 3600
-    assert throughput.hours(throughput.Rates(), reqs[:1], prompt[:1], 10**9) == pytest.approx(assumed, rel=1e-12)
+    assumed = (100 / 8000 + 64 / 600) / 3600  # for a 13B model; a 1.3B one takes a tenth
+    assert throughput.hours(throughput.Rates(), reqs[:1], prompt[:1], None) == pytest.approx(assumed, rel=1e-12)
+    tenth = throughput.ASSUMED_PARAMS / 10
+    assert throughput.hours(throughput.Rates(), reqs[:1], prompt[:1], tenth) == pytest.approx(assumed / 10, rel=1e-9)
 
 
 def test_the_dry_run_says_its_basis(make_settings, tmp_path):
