@@ -171,6 +171,7 @@ class ScoreRecord:
     def origin(self) -> dict:
         """Where the number comes from, for a table cell's provenance."""
         return {"source": "local", "file": rel(self.path), "sha256": sha256_file(self.path),
+                "code_commit": (self.data.get("provenance") or {}).get("code_commit"),
                 **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "limit")}}
 
 

@@ -37,6 +37,8 @@ def _print_plan(p, options) -> None:
     print(tabulate(rows, headers=["job", "kind", "after (afterok)", "≈GPU-hours"], tablefmt="github"))
     for s in p.skipped:
         print(f"  skipped: {s}")
+    for n in p.notes:
+        print(f"note: {n}")
     models = sorted({j.model for j in p.jobs})
     print(f"\n{len(p.jobs)} jobs for {len(models)} models, ≈{p.hours:.1f} GPU-hours in all ({p.basis}).")
     submit = {"executor": options.executor, "partition": options.partition, "gpus_per_node": options.gpus_per_job,

@@ -124,7 +124,7 @@ def register(sub, epilog: str) -> None:
         t.add_argument("name", metavar="TABLE", help=f"one of: {names}")
         t.add_argument("--source", choices=sources.SOURCES,
                        help="published: the authors' website scores (replay); local: this artifact's own "
-                            "evaluation results" + (" (default: the last build's, else published)"
+                            "evaluation results; local-partial: local, partial scores included (a rehearsal)" + (" (default: the last build's, else published)"
                                                     if verb == "diff" else " (default: published)"))
         if verb == "table":
             t.add_argument("--dry-run", action="store_true", help="say which models and metrics make each cell "

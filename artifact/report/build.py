@@ -98,6 +98,11 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
                       (i["origin"].get("toxicity_scorer") or {}).get("comparable_to_paper") is False})
     if proxies:
         cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
+    commits = sorted({str(i["origin"].get("code_commit"))[:12] for i in inputs if i["origin"] and
+                      i["origin"].get("source") == "local"})
+    if len(commits) > 1:  # never silently one number: say which code versions the cell mixes
+        text = f"its inputs were computed at {len(commits)} code commits ({', '.join(commits)}): rerun them at one"
+        cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
     limits = sorted({str((i["origin"].get("limit") or {}).get("per_task")) for i in inputs
                      if i["origin"] and i["origin"].get("limit") and scores.name.startswith("local")})
     if limits:

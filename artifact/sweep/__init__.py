@@ -96,6 +96,8 @@ def start(table: str, settings: Settings, options: Options, log=print) -> dict:
                                 f"{live[0]['id']} as Slurm job {live[0]['slurm_id']}, {path}); wait for it, follow it "
                                 "with make sweep-status, or scancel its jobs first")
         p = plan(table, settings, options)
+        for note in p.notes:
+            log(f"note: {note}")
         manifest = {"table": table, "executor": options.executor, "code_commit": code_commit(), "made": now_utc(),
                     "by": {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)},
                     "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(options).items()},

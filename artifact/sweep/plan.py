@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from .. import catalog, store
 from ..evaluate.throughput import ASSUMED_PARAMS
 from ..report import build, recipes, sources
+from ..provenance import code_commit
+from ..results import read_scores
 from ..settings import Settings
 
 FIT = 0.8  # a shard is planned to use at most this share of the time limit
@@ -42,6 +44,7 @@ class Plan:
     table: str
     jobs: list[Job] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # what the results or the store already hold
+    notes: list[str] = field(default_factory=list)  # what the user should know before submitting
     basis: str = ""  # where the hours come from
 
     @property
@@ -65,7 +68,16 @@ def make(table: str, settings: Settings, limit: int | None = None, data: str = "
     recipe = recipes.load(table, settings.recipes)
     needs = build.needs(recipe, sources.get(source_for(data), settings.results, settings.recipes))
     wanted = {s.name for s in catalog.load().filter(list(terms))} if terms else None
+    table_models = {m for row in recipe.rows for m in (*row.models, *row.fallback, *row.baseline,
+                                                        *(x for ms in row.cells.values() for x in ms))}
     out, rows, probe = Plan(table), {}, catalog.get("llama-2-13b-chat")  # the 13B reference of the estimates
+    here = code_commit()
+    older = [r for r in read_scores(settings.results) if r.model in table_models and
+             (r.data.get("provenance") or {}).get("code_commit") != here]
+    if older:
+        out.notes.append(f"{len(older)} local scores of this table's models were computed at other code commits "
+                         f"(first: {older[0].path}); they are used as they are, and a cell mixing commits says so. "
+                         "To recompute them under this commit, use a fresh ARTIFACT_RESULTS")
     by_model: dict[str, list[str]] = {}
     for perspective, models in sorted(needs.items()):
         for m in models:

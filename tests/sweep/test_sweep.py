@@ -102,6 +102,19 @@ def test_the_local_executor_runs_the_plan_here(tmp_path, session_store, smol_bas
     assert r.stdout.startswith("executor: local (no sbatch here") and "every job is done" in r.stdout
     assert (tmp_path / "r" / "tables" / "mini.csv").is_file()
     assert len(_scores(tmp_path / "r")) == 2
+    # a score computed at another code commit is said before a sweep, and its cell says it mixes commits
+    (f,) = (tmp_path / "r").glob("eval/smollm2-135m-instruct/*/ethics/*/score.json")
+    record = json.loads(f.read_text())
+    record["provenance"]["code_commit"] = "0" * 40
+    f.write_text(json.dumps(record))
+    plan = art(env, "sweep", "mini", "--limit", "1", "--data", "subset", "--dry-run")
+    assert "note: 1 local scores of this table's models were computed at other code commits" in plan.stdout
+    mini = (recipes_copy / "mini.toml")
+    mini.write_text(MINI.replace('models = ["smollm2-135m-instruct"]',
+                                 'models = ["smollm2-135m-instruct", "smollm2-135m-instruct-magnitude-2to4"]'))
+    assert art(env, "table", "mini", "--source", "local-partial").returncode == 0
+    built = (tmp_path / "r" / "tables" / "mini.json").read_text()
+    assert "its inputs were computed at 2 code commits (000000000000, " in built
 
 
 # ------------------------------------------------------------------------------------------- on a real Slurm
