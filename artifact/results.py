@@ -5,6 +5,7 @@
         samples.jsonl  one line per finished request (key, prompt sha256, replies), appended and flushed per batch
         score.json     the score record (SCHEMA), with its interval and provenance
     <results>/eval/_toxicity/                                         the toxicity scorers' cache
+    <results>/eval/_judgments/                                        the MT-Bench judge's cache
     <results>/<profile>/eval/...                                      a recorded profile's runs (make demo, check)
     <results>/tables/                                                 built tables and their diffs
 
@@ -67,6 +68,11 @@ class Results:
     def toxicity_cache(self) -> Path:
         """The toxicity scorers' cache of the results tree this folder belongs to."""
         return self.folder.parents[3] / "_toxicity"
+
+    @property
+    def judgments(self) -> Path:
+        """The judge's cache of the results tree this folder belongs to (MT-Bench)."""
+        return self.folder.parents[3] / "_judgments"
 
     def read_config(self) -> dict:
         return json.loads(self.config.read_text(encoding="utf-8"))
@@ -165,14 +171,16 @@ class ScoreRecord:
         task, with its interval): it stands for the full score. The vendored subset, SAMPLES/MAX_TOKENS caps and
         missing inputs measure something else."""
         kind = (self.data.get("data") or {}).get("kind")
-        return bool(self.data.get("limit")) and kind in ("hub", "local") and not self.data.get("missing") and \
+        return bool(self.data.get("limit")) and kind in ("hub", "local", "fastchat") and \
+            not self.data.get("missing") and \
             self.data.get("ci95") is not None
 
     def origin(self) -> dict:
         """Where the number comes from, for a table cell's provenance."""
         return {"source": "local", "file": rel(self.path), "sha256": sha256_file(self.path),
                 "code_commit": (self.data.get("provenance") or {}).get("code_commit"),
-                **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "limit")}}
+                **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "judge",
+                                                  "limit")}}
 
 
 def read_scores(results: Path, model: str | None = None) -> list[ScoreRecord]:

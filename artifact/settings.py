@@ -30,6 +30,12 @@ class Settings:
     hf_home: Path | None = None  # HF_HOME, else XDG_CACHE_HOME/huggingface: where a stored Hub login lives
     hf_token_file: Path | None = None  # HF_TOKEN_PATH, else HF_HOME/token: the stored login (mounted, never read)
     image: str | None = None  # ARTIFACT_IMAGE: the image this process runs in (set by docker/Dockerfile)
+    judge: str = "api"  # JUDGE: api (an OpenAI-compatible endpoint) | local (a stored model, MODEL_JUDGE)
+    judge_url: str | None = None  # JUDGE_URL: the endpoint's base URL; None: OpenAI's
+    judge_model: str = "gpt-4"  # JUDGE_MODEL: the paper's judge
+    judge_key: str | None = None  # JUDGE_API_KEY. Never printed or written.
+    judge_qps: float = 1.0  # JUDGE_QPS: judge requests per second
+    model_judge: str | None = None  # MODEL_JUDGE: the stored model that judges with JUDGE=local
 
 
 # HTTP and Hub client loggers: held at WARNING, so a dependency that calls logging.basicConfig(level=INFO) at import
@@ -115,4 +121,18 @@ def load(env: dict[str, str] | None = None) -> Settings:
         hf_home=hf_home,
         hf_token_file=Path(env.get("HF_TOKEN_PATH") or hf_home / "token"),
         image=env.get("ARTIFACT_IMAGE") or None,
+        judge=_judge(env.get("JUDGE") or "api"),
+        judge_url=env.get("JUDGE_URL") or None,
+        judge_model=env.get("JUDGE_MODEL") or "gpt-4",
+        judge_key=env.get("JUDGE_API_KEY") or None,
+        judge_qps=_positive("JUDGE_QPS", env.get("JUDGE_QPS"), 1.0),
+        model_judge=env.get("MODEL_JUDGE") or None,
     )
+
+
+def _judge(kind: str) -> str:
+    from .errors import BadInputError
+    if kind not in ("api", "local"):
+        raise BadInputError(f"JUDGE={kind} is not a judge; use api (an OpenAI-compatible endpoint: JUDGE_URL, "
+                            "JUDGE_MODEL, JUDGE_API_KEY) or local (a stored model: MODEL_JUDGE=<id>)")
+    return kind

@@ -24,7 +24,7 @@ def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
         [BY_LABEL[r.metric].key for r in recipe.rows if r.metric in BY_LABEL]
     rows, probe = [], catalog.get("smollm2-135m-instruct")  # any catalog model: prompt lengths come from the data
     for key in dict.fromkeys(columns):
-        if key not in BY_KEY or key == "mtbench":
+        if key not in BY_KEY:
             continue
         sized = interval.full_plan(get(key), limit)
         full_h = eval_plan(probe, key, settings, None, "subset")[0]["full_gpu_hours"]

@@ -14,6 +14,9 @@ EXAMPLES = """examples:
   python -m artifact eval llama-2-13b-chat-gptq-4bit-s0 --perspective all --data hub --dry-run
   python -m artifact eval llama-2-13b-chat --perspective ood,ethics --data hub --limit 50 --dry-run  # cost vs ±95%
   python -m artifact eval llama-2-13b-chat --perspective fairness --data ~/DecodingTrust/data --prompts intended
+  JUDGE_API_KEY=... python -m artifact eval llama-2-13b-chat --perspective mtbench   # Table 4, GPT-4 judge
+  JUDGE=local MODEL_JUDGE=smollm2-135m-instruct python -m artifact eval smollm2-135m-instruct \
+      --perspective mtbench --limit 1 --max-tokens 16                             # a local judge, no API
   python -m artifact eval smollm2-135m-instruct --perspective toxicity,stereotype --limit 2 --samples 2 \
       --toxicity-scorer profanity                                                 # offline toxicity scorer
 """
@@ -96,7 +99,8 @@ def register(sub, epilog: str) -> None:
                                    "are appended as they finish: kill the run and start it again to resume.")
     e.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
     e.add_argument("--perspective", default="all", metavar="NAME",
-                   help=f"{', '.join(PERSPECTIVES)}, a comma-separated list, or all (default)")
+                   help=f"{', '.join(PERSPECTIVES)}, a comma-separated list, or all (default); mtbench only when "
+                        "named (it needs a judge: JUDGE_URL/JUDGE_MODEL/JUDGE_API_KEY, or JUDGE=local MODEL_JUDGE=)")
     e.add_argument("--limit", type=int, metavar="N", help="N items of every task, a seeded random sample (a "
                                                           "partial score; the dry run shows the interval to expect)")
     e.add_argument("--data", default="subset", metavar="SOURCE",

@@ -29,6 +29,8 @@ from ..errors import BadInputError, UnknownPerspectiveError
 # The registry: every dimension of artifact.dimensions that has a `benchmark`, in PERSPECTIVE=all order; each is
 # implemented by the module of this package with the dimension's key as its name, wrapped once in get().
 PERSPECTIVES: tuple[str, ...] = _KEYS
+# Named on purpose only, never part of PERSPECTIVE=all: MT-Bench needs a judge model (judge.py)
+ON_REQUEST: tuple[str, ...] = ("mtbench",)
 _REGISTRY: dict = {}
 
 
@@ -62,8 +64,8 @@ def get(name):
         name = name.__name__.rsplit(".", 1)[-1]
     elif not isinstance(name, str):
         return name  # already an entry
-    if name not in PERSPECTIVES:
-        raise UnknownPerspectiveError(name, list(PERSPECTIVES) + ["all"])
+    if name not in PERSPECTIVES + ON_REQUEST:
+        raise UnknownPerspectiveError(name, list(PERSPECTIVES + ON_REQUEST) + ["all"])
     if name not in _REGISTRY:
         from .api import Perspective
         d = BY_KEY[name]
@@ -85,7 +87,7 @@ def names(spec: str) -> list[str]:
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
     for w in wanted:
         module(w)
-    return [p for p in PERSPECTIVES if p in wanted]
+    return [p for p in PERSPECTIVES + ON_REQUEST if p in wanted]
 
 
 def mean(values) -> float | None:

@@ -88,7 +88,8 @@ def build(perspective: str, data: str, settings: Settings, limit, samples: int |
     requests and `max_tokens` the tokens of every reply (quick runs: `capped` is then true and the score partial)."""
     limit = limit_for(limit, perspective)
     mod = get(perspective)
-    src = source(mod.benchmark, data, settings)
+    own = getattr(mod.module, "source", None)  # a perspective with its own data (MT-Bench's vendored files)
+    src = own(data, settings) if own else source(mod.benchmark, data, settings)
     reqs, missing = mod.requests(src, limit)
     capped = False
     if samples is not None and any(r.n > samples for r in reqs):
@@ -149,6 +150,7 @@ class _Run:
     scorer: object
     progress: bool
     log: object
+    judge: object = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class Prepared:
     builds: dict
     scorer: object
     device: str
+    judge: object = None  # MT-Bench's judge (judge.py), where a judged perspective is asked
 
 
 def prepare(spec: ModelSpec, config: EvalConfig, settings: Settings) -> Prepared:
@@ -170,11 +173,15 @@ def prepare(spec: ModelSpec, config: EvalConfig, settings: Settings) -> Prepared
     scorer = scorers.get(settings.toxicity_scorer, settings) if any(
         b[0].rated for b in builds.values()) else None  # a missing key fails before generation
     device = config.device or pick_device(settings)
+    judge = None
+    if any(getattr(b[0].module, "JUDGED", False) for b in builds.values()):
+        from . import judge as judge_mod
+        judge = judge_mod.make(settings, device, config.max_tokens)  # a missing key fails before generation
     if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
         raise ArtifactError(f"{spec.name} has {spec.base.arch.params / 1e9:.0f}B parameters and no CUDA GPU is "
                             "visible; run on a GPU machine (`make check` reports what it sees) or set "
                             "ARTIFACT_ALLOW_CPU=1 to wait days")
-    return Prepared(builds, scorer, device)
+    return Prepared(builds, scorer, device, judge)
 
 
 def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: bool = True, log=print,
@@ -196,7 +203,7 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
     if served != folder:
         backend.served = {"weights": "dense copy", "folder": served.name,
                           "manifest_sha256": store.manifest_sha(served)}
-    run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log)
+    run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log, prepared.judge)
     for p, (_, src, reqs, _, _) in builds.items():  # a folder another run holds: refused before the model loads
         res = _where(run, p, src, reqs)[0]
         owner = guard.busy(res.folder) if res.folder.is_dir() else None
@@ -269,10 +276,33 @@ def _where(run: _Run, p: str, src, reqs):
     return results_mod.folder(run.settings.results, spec.name, run.model_sha, p, chash), config, chash, texts
 
 
+def _generate(run: _Run, p: str, mine, texts, shas, done, write, meter, part: str, total: int, res) -> int:
+    """Generate every request of `mine` not in `done`, batch by batch, each appended as it finishes; returns how
+    many requests were generated."""
+    backend = run.backend
+    todo = [b for b in backend.batches(mine, texts) if any(r.key not in done for r in b)]
+    left = sum(len(b) for b in todo)
+    log = run.log
+    log(f"{p}: {total} requests{part}, {len(mine) - left} already done, {left} to generate -> {res}")
+    bar = _bar(left, p, run.progress)
+    for b in todo:
+        replies, ntok = backend.generate(b, texts, run.config.seed)
+        write([{"key": r.key, "prompt_sha256": shas[r.key],
+                "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
+        faults.point("eval.batch")
+        rate = meter.add(ntok)
+        if bar is not None:
+            bar.update(len(b))
+            bar.set_postfix_str(f"{rate:.1f} tok/s")
+    if bar is not None:
+        bar.close()
+    return left
+
+
 def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
     from .backend import Meter
     spec, backend, log, progress = run.spec, run.backend, run.log, run.progress
-    limit, seed, scorer = limit_for(run.config.limit, p), run.config.seed, run.scorer
+    limit, scorer = limit_for(run.config.limit, p), run.scorer
     model_sha, recipe = run.model_sha, run.recipe
     res, config, chash, texts = _where(run, p, src, reqs)
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
@@ -285,24 +315,19 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
     with lock:
         res.start(config)
         done = res.done()
-        batches = backend.batches(mine, texts)
-        todo = [b for b in batches if any(r.key not in done for r in b)]
-        left = sum(len(b) for b in todo)
-        part = f" (shard {shard[0]}/{shard[1]}: {len(mine)})" if shard else ""
-        log(f"{p}: {len(reqs)} requests{part}, {len(mine) - left} already done, {left} to generate -> {res}")
         meter, t0 = Meter(), time.perf_counter()
-        bar = _bar(left, p, progress)
-        for b in todo:
-            replies, ntok = backend.generate(b, texts, seed)
-            write([{"key": r.key, "prompt_sha256": shas[r.key],
-                    "replies": rs} for r, rs in zip(b, replies, strict=True) if r.key not in done])
-            faults.point("eval.batch")
-            rate = meter.add(ntok)
-            if bar is not None:
-                bar.update(len(b))
-                bar.set_postfix_str(f"{rate:.1f} tok/s")
-        if bar is not None:
-            bar.close()
+        left = _generate(run, p, mine, texts, shas, done, write, meter, f" (shard {shard[0]}/{shard[1]}: "
+                         f"{len(mine)})" if shard else "", len(reqs), res)
+        follow = getattr(mod.module, "followups", None)  # a second turn asked after the first (MT-Bench)
+        if follow:
+            special = tuple(backend.tokenizer.all_special_tokens)
+            second = follow(mine, res.done(), special)
+            texts.update({r.key: backend.render(r.messages) for r in second})
+            shas.update({r.key: hashlib.sha256(texts[r.key].encode()).hexdigest() for r in second})
+            left += _generate(run, p, second, texts, shas, res.done(), write, meter, " (second turns)",
+                              len(second), res)
+            if not shard:
+                reqs = reqs + second
         if shard:
             return {"model": spec.name, "perspective": p, "shard": f"{shard[0]}/{shard[1]}", "requests": len(mine),
                     "generated": left, "generated_tokens": meter.tokens, "results": str(res)}
@@ -310,8 +335,15 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
         for r in reqs:
             if done[r.key]["prompt_sha256"] != shas[r.key]:
                 raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-        rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
-        named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else mod.scorer
+        if getattr(mod.module, "JUDGED", False):
+            from . import judge as judge_mod
+            rows = [{**r.meta, "answer": done[r.key]["replies"][0], "key": r.key} for r in reqs]
+            rows = judge_mod.rate(rows, run.judge, res.judgments, tuple(backend.tokenizer.all_special_tokens),
+                                  progress, log)
+        else:
+            rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
+        named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else \
+            f"{mod.scorer}; judged by {run.judge.id}" if getattr(mod.module, "JUDGED", False) else mod.scorer
         partial = src.partial or limit is not None or capped
         score = mod.aggregate(rows, partial=partial, missing=missing)
         ci = interval.bootstrap(mod, rows, run.config.resamples)
@@ -320,6 +352,7 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                   "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
                   "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
                   if mod.rated else None,
+                  **({"judge": run.judge.describe()} if getattr(mod.module, "JUDGED", False) else {}),
                   "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
                   "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
                   "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),

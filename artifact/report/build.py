@@ -98,6 +98,11 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
                       (i["origin"].get("toxicity_scorer") or {}).get("comparable_to_paper") is False})
     if proxies:
         cell.caveat = f"toxicity scored by {', '.join(proxies)}, not the Perspective API: not comparable to the paper"
+    judges = sorted({i["origin"]["judge"]["id"] for i in inputs if i["origin"] and
+                     (i["origin"].get("judge") or {}).get("comparable_to_paper") is False})
+    if judges:
+        text = f"judged by {', '.join(judges)}, not GPT-4 as in the paper: not comparable to the paper"
+        cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
     commits = sorted({str(i["origin"].get("code_commit"))[:12] for i in inputs if i["origin"] and
                       i["origin"].get("source") == "local"})
     if len(commits) > 1:  # never silently one number: say which code versions the cell mixes
