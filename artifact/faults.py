@@ -10,6 +10,7 @@ The points, in the order a run passes them:
     store.cleanup           the new model is in place, the old one not yet deleted
     pull.file               one more file was downloaded and verified (`:n`: after the n-th)
     eval.batch              one more batch of replies was appended to samples.jsonl (`:n`: after the n-th)
+    eval.judged             one more MT-Bench judgment was cached (`:n`: after the n-th)
     eval.scored             every reply is generated and scored, score.json not yet written
 """
 from __future__ import annotations

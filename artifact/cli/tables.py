@@ -49,8 +49,9 @@ def _cost(recipe, source: str, settings, limit: int | None) -> None:
         from ..evaluate import judge
         c = judge.cost(len(judged["models"]), settings.judge_model)
         usd = "no listed price" if c["usd"] is None else f"≈${c['usd']:.0f} at its listed price"
-        print(f"MT-Bench's judge ({settings.judge_model}, JUDGE_MODEL=): {c['calls']} calls, ≈{c['tokens_in']:,} input "
-              f"and ≤{c['tokens_out']:,} output tokens, {usd} (every answer and judgment at its cap: an upper bound)")
+        print(f"MT-Bench: ≤{c['calls'] * 1024:,} generated tokens; its judge ({settings.judge_model}, JUDGE_MODEL=): "
+              f"{c['calls']} calls, ≈{c['tokens_in']:,} input and ≤{c['tokens_out']:,} output tokens, {usd} (every "
+              "answer and judgment at its cap: an upper bound)")
     total = sum(r["gpu_hours"] or 0 for r in rows)
     print(f"≈{total:.0f} GPU-hours in all (H100, models scaled by size; AdvGLUE++'s size is unknown offline). "
           + PLAN_NOTE)

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .. import guard
+from .. import faults, guard
 from ..errors import ArtifactError, BadInputError
 from ..provenance import now_utc
 
@@ -147,6 +147,7 @@ def judge_all(judge: Judge, items: list[list[dict]], cache: Path, progress: bool
             guard.write_text(folder / f"{k}.json", json.dumps({"judge": judge.id, "messages_sha256": k,
                                                                "judgment": text, "time": now_utc()}) + "\n")
             have[k] = text
+            faults.point("eval.judged")
         if bar is not None:
             bar.update(len(part))
     if bar is not None:

@@ -125,15 +125,16 @@ def test_mtbench_end_to_end_with_a_loopback_judge_resumes_without_asking_twice(t
     server = JudgeServer(rating="6")
     env = {"JUDGE_URL": server.url, "JUDGE_API_KEY": server.key, "JUDGE_QPS": "100"}
     try:
-        killed = _eval(tmp_path, session_store, {**env, "ARTIFACT_FAULT": "eval.scored"})  # after judging, before
-        killed.communicate(timeout=900)                                                     # the score is written
-        assert killed.returncode == -signal.SIGKILL
-        asked = len(server.calls)
-        assert asked == 16  # LIMIT=1: 8 questions x 2 turns, each judged once
+        killed = _eval(tmp_path, session_store, {**env, "ARTIFACT_FAULT": "eval.judged:5"})  # killed mid-judging
+        killed.communicate(timeout=900)
+        assert killed.returncode == -signal.SIGKILL and len(server.calls) == 5
         p = _eval(tmp_path, session_store, env)
         out, err = p.communicate(timeout=900)
         assert p.returncode == 0, err[-2000:]
-        assert len(server.calls) == asked  # the rerun judged nothing again
+        # LIMIT=1: 8 questions x 2 turns, each judged exactly once over the two runs
+        assert len(server.calls) == 16 and "5 judgments cached, 11 to ask" in out
+        again = _eval(tmp_path, session_store, env)  # a rerun asks nothing
+        assert again.wait(timeout=900) == 0 and len(server.calls) == 16
     finally:
         server.close()
     (score_file,) = (tmp_path / "r").glob("eval/smollm2-135m-instruct/*/mtbench/*/score.json")
