@@ -155,6 +155,7 @@ def test_mtbench_end_to_end_with_a_loopback_judge_resumes_without_asking_twice(t
     assert '"value": 6.0' in text and "not GPT-4 as in the paper: not comparable to the paper" in text
 
 
+@pytest.mark.slow
 def test_the_local_judge_is_a_stored_model(tmp_path, session_store, smol_base):
     p = _eval(tmp_path, session_store, {"JUDGE": "local", "MODEL_JUDGE": "smollm2-135m-instruct"})
     out, err = p.communicate(timeout=1800)
