@@ -61,7 +61,7 @@ ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
 $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
 endif
 
-.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
+.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay report diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -141,6 +141,9 @@ demo: $(NEEDS) ## [DRY_RUN=1] the embedded default main job, offline on a CPU: S
 
 demo-record: $(NEEDS) ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)
 	$(ART) demo --record
+
+report: $(NEEDS) ## every table and figure in one self-contained results/tables/REPORT.html (figures inline, opens offline) [SOURCE=published|local]
+	$(ART) report --source $(call q,$(SOURCE))
 
 replay: $(NEEDS) ## the main job: every table and figure from the published scores, diffed against the paper
 	$(ART) tables --source published $(if $(VERBOSE),,--quiet)

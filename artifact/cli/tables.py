@@ -27,6 +27,9 @@ def _dry_run(name: str, source: str, settings, limit: int | None = None) -> int:
     print(f"\n{sum(p['available'] for p in plan)} of {len(plan)} cells can be made from SOURCE={source}.")
     if missing:
         print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
+    if name.startswith("fig"):
+        print(f"would draw {settings.results / 'figures' / name}.png and .svg from these {len(plan)} cells "
+              "(and the paper's values beside them, where the paper prints them)")
     if source == "local":
         _cost(recipe, source, settings, limit)
     return 0
@@ -80,7 +83,8 @@ def cmd_tables(args, settings) -> int:
     overview, worst, summaries = [], 0, []
     for name in recipes.available(settings.recipes):
         rep = _run_table(name, args.source or "published", settings, quiet=True)
-        summaries.append(rep.summary())
+        picture = settings.results / "figures" / f"{name}.png"
+        summaries.append(rep.summary() + (f"\n\n![{name}](../figures/{picture.name})" if picture.is_file() else ""))
         c = diff_mod.counts(rep.cells)
         k = diff_mod.counts(rep.claims)
         overview.append((name, rep.result.source, *(c[v] for v in diff_mod.VERDICTS),
@@ -94,7 +98,17 @@ def cmd_tables(args, settings) -> int:
     [path] = render.write(settings.results / "tables", "REPORT", {".md": "\n\n---\n\n".join([head, *summaries]) + "\n"})
     print(table)
     print(f"\nAll tables in one report: {path}\nPer-cell diffs and provenance: "
-          f"{settings.results / 'tables'}/<table>.{{md,json}}")
+          f"{settings.results / 'tables'}/<table>.{{md,json}}; figures: {settings.results / 'figures'}/<fig>.{{png,svg}}")
+    return worst
+
+
+def cmd_report(args, settings) -> int:
+    """REPORT.md (rebuilt first: every table and figure) as one self-contained REPORT.html."""
+    from ..report import html
+    args.quiet = True
+    worst = cmd_tables(args, settings)
+    out = html.write(settings.results / "tables" / "REPORT.md")
+    print(f"\nself-contained report (figures inline, no network needed): {out}")
     return worst
 
 
@@ -146,6 +160,10 @@ def register(sub, epilog: str) -> None:
     a.add_argument("--source", choices=sources.SOURCES)
     a.add_argument("--quiet", action="store_true", help="print only the overview")
     a.set_defaults(func=cmd_tables)
+
+    rp = sub.add_parser("report", help="every table and figure in one self-contained REPORT.html (figures inline)")
+    rp.add_argument("--source", choices=sources.SOURCES)
+    rp.set_defaults(func=cmd_report)
 
     tl = sub.add_parser("tolerances", help="re-derive the local tolerances from the paper's seed spread")
     tl.set_defaults(func=cmd_tolerances)

@@ -126,11 +126,18 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance
 
 
 def write(report: Report, results: Path) -> list[Path]:
+    """The table's csv, md and json under results/tables/, and for a figure its picture under results/figures/."""
+    from . import figures
+    pictures = figures.draw(report, results / "figures")
+    md = report.full_markdown()
+    if pictures:  # the picture first, then the table and its diff
+        title, _, rest = md.partition("\n")
+        md = f"{title}\n\n![{report.name}](../figures/{pictures[0].name})\n{rest}"
     return render.write(results / "tables", report.name, {
         ".csv": render.table_csv(report.result),
-        ".md": report.full_markdown(),
+        ".md": md,
         ".json": render.to_json(report.to_json()),
-    })
+    }) + pictures
 
 
 def last_source(name: str, results: Path) -> str | None:

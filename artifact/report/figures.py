@@ -1,0 +1,134 @@
+"""The paper's figures as pictures: `results/figures/<fig>.png` and `.svg`, drawn with matplotlib from a built
+report (the same cells the table and its diff show), the way the paper draws each.
+
+    fig2           relative score difference w.r.t. the dense 13b model, one panel per family, a bar per row
+                   (dense 7b, each compression method) and per dimension; the paper's value beside ours
+    fig7           the same per calibration seed of the 3-bit models, Avg and Std left out
+    fig3/10/11     score against bits for each method, the mean over calibration seeds with the seed spread
+                   (± sample std) as a band, one panel per dimension
+
+`series(report)` returns the arrays each figure plots (the tests compare them with the recipe's cells, not
+pixels); `draw(report, folder)` renders them headless (Agg) and returns the files written.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+FIGURES = ("fig2", "fig3", "fig7", "fig10", "fig11")
+DERIVED = ("Avg", "Std")
+
+
+def _seed(v) -> str:
+    try:
+        return str(int(float(v)))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _num(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+def series(report) -> dict:
+    """What the figure plots: {"kind": bars|lines, "columns": [...], "groups": {panel: {series: [values]}}, ...}."""
+    r = report.result
+    name = r.recipe.name
+    columns = [c for c in r.recipe.columns if c not in DERIVED]
+    ref = {(c.row, c.column): _num(c.reference) for c in report.cells}
+    if r.recipe.kind == "relative":  # fig2 (family, group, row) and fig7 (method, seed): bars per dimension
+        groups: dict[str, dict] = {}
+        for key, labels in r.rows:
+            panel = labels[0] if name == "fig2" else "LLAMA2 13b Chat, 3-bit"
+            label = " ".join(labels[1:]) if name == "fig2" else f"{labels[0]} seed {_seed(labels[1])}"
+            if name == "fig2" and labels[1:] == ("dense", "13b"):
+                continue  # the baseline itself: all zeros
+            groups.setdefault(panel, {})[label] = {
+                "ours": [_num(r.cells[(key, c)].value) for c in columns],
+                "paper": [ref.get((key, c), math.nan) for c in columns]}
+        return {"kind": "bars", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
+    groups = {}  # spread: fig3/10/11, score vs bits per method and dimension
+    for key, labels in r.rows:
+        method, bits = labels[0], labels[1]
+        for c in columns:
+            cell = r.cells[(key, c)]
+            line = groups.setdefault(c, {}).setdefault(method, {"bits": [], "mean": [], "std": []})
+            line["bits"].append(float(bits) if str(bits).replace(".", "").isdigit() else math.nan)
+            line["mean"].append(_num(cell.value))
+            line["std"].append(_num(cell.std) if cell.std is not None else 0.0)
+    return {"kind": "lines", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
+
+
+def draw(report, folder: Path) -> list[Path]:
+    """Render the figure of `report` into `folder` (PNG and SVG); nothing for a recipe that is not a figure."""
+    if report.result.recipe.name not in FIGURES:
+        return []
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    s = series(report)
+    fig = _bars(plt, s) if s["kind"] == "bars" else _lines(plt, s)
+    fig.suptitle(f"{s['title']}\n(SOURCE={s['source']}; made by comp-trust-artifact)", fontsize=9, y=1.04)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = report.result.recipe.name
+    out = [folder / f"{name}.png", folder / f"{name}.svg"]
+    fig.savefig(out[0], dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(out[1], bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return out
+
+
+def _bars(plt, s: dict):
+    import numpy as np
+    panels = list(s["groups"].items())
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 3.2 * len(panels)), squeeze=False)
+    x = np.arange(len(s["columns"]))
+    for ax, (panel, rows) in zip(axes[:, 0], panels, strict=True):
+        width = 0.8 / max(1, len(rows))
+        for i, (label, vals) in enumerate(rows.items()):
+            pos = x - 0.4 + width * (i + 0.5)
+            bars = ax.bar(pos, vals["ours"], width, label=label)
+            paper = np.array(vals["paper"], dtype=float)
+            if not np.all(np.isnan(paper)):  # the paper's value: a black tick on each bar
+                ax.scatter(pos, paper, marker="_", s=80, color="black", zorder=3,
+                           label="paper" if i == 0 else None)
+            del bars
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xticks(x, s["columns"], fontsize=8)
+        ax.set_ylabel("Δ score vs dense 13b")
+        if len(panels) > 1:
+            ax.set_title(panel, fontsize=9)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def _lines(plt, s: dict):
+    import numpy as np
+    cols = s["columns"]
+    n = len(cols)
+    ncols = 3
+    fig, axes = plt.subplots(math.ceil(n / ncols), ncols, figsize=(11, 3 * math.ceil(n / ncols)), squeeze=False)
+    styles = iter(["--", ":", "-."])
+    dashes = {}
+    for ax, c in zip(axes.flat, cols, strict=False):
+        for method, line in s["groups"][c].items():
+            bits, mean, std = (np.array(line[k], dtype=float) for k in ("bits", "mean", "std"))
+            if method.startswith("dense"):  # the paper's reference lines: the dense models
+                style = dashes.setdefault(method, next(styles, "--"))
+                ax.axhline(mean[0], color="grey", linestyle=style, linewidth=1, label=method)
+                continue
+            order = np.argsort(bits)
+            bits, mean, std = bits[order], mean[order], std[order]
+            ax.plot(bits, mean, marker="o", label=method)
+            ax.fill_between(bits, mean - std, mean + std, alpha=0.2)
+        ax.set_xticks([3, 4, 8])
+        ax.set_title(c, fontsize=9)
+        ax.set_xlabel("bits")
+        ax.set_ylabel("score")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,107 @@
+"""The figures: the arrays each one plots equal the recipe's cells (and the paper's reference values), every figure
+renders headless into a valid PNG of the expected size and a valid SVG, and the self-contained HTML report loads
+in headless Chromium with every image."""
+from __future__ import annotations
+
+import math
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from artifact import report
+from artifact.report import figures, html
+from artifact.settings import REPRODUCE
+
+
+def _rep(name, tmp_path):
+    return report.run(name, "published", tmp_path, REPRODUCE)
+
+
+def _same(a, b) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["fig2", "fig7"])
+def test_bar_figures_plot_the_cells_and_the_papers_values(name, tmp_path):
+    rep = _rep(name, tmp_path)
+    s = figures.series(rep)
+    cols = [c for c in rep.result.recipe.columns if c not in figures.DERIVED]
+    ref = {(c.row, c.column): c.reference for c in rep.cells}
+    plotted = 0
+    for key, labels in rep.result.rows:
+        panel = labels[0] if name == "fig2" else "LLAMA2 13b Chat, 3-bit"
+        bars = [v for lab, v in s["groups"].get(panel, {}).items()
+                if lab == (" ".join(labels[1:]) if name == "fig2" else f"{labels[0]} seed {int(float(labels[1]))}")]
+        if not bars:
+            assert name == "fig2" and labels[1:] == ("dense", "13b")  # only the baseline row is not drawn
+            continue
+        (vals,) = bars
+        for i, c in enumerate(cols):
+            assert _same(vals["ours"][i], float(rep.result.cells[(key, c)].value))
+            assert _same(vals["paper"][i], float(ref[(key, c)]) if (key, c) in ref else math.nan)
+            plotted += 1
+    assert plotted == (len(rep.result.rows) - 3) * 9 if name == "fig2" else plotted == 6 * 8
+
+
+@pytest.mark.parametrize("name", ["fig3", "fig10", "fig11"])
+def test_line_figures_plot_mean_and_seed_spread_per_bits(name, tmp_path):
+    rep = _rep(name, tmp_path)
+    s = figures.series(rep)
+    for key, labels in rep.result.rows:
+        for c in rep.result.recipe.columns:
+            line = s["groups"][c][labels[0]]
+            i = line["bits"].index(float(labels[1]))
+            cell = rep.result.cells[(key, c)]
+            assert _same(line["mean"][i], float(cell.value) if cell.value is not None else math.nan)
+            assert _same(line["std"][i], float(cell.std) if cell.std is not None else 0.0)
+
+
+def _png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_every_figure_renders_headless_to_png_and_svg(tmp_path):
+    for name in figures.FIGURES:
+        rep = _rep(name, tmp_path)
+        png, svg = figures.draw(rep, tmp_path / "figures")
+        w, h = _png_size(png)
+        assert 900 <= w <= 1400 and 300 <= h <= 1400, (name, w, h)  # 11 inches wide at 110 dpi, trimmed
+        root = ET.parse(svg).getroot()
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 100
+    assert figures.draw(_rep("table3", tmp_path), tmp_path / "figures") == []  # a table draws nothing
+
+
+def test_the_html_report_loads_offline_with_every_image(tmp_path):
+    results = tmp_path / "r"
+    md = results / "tables" / "REPORT.md"
+    (results / "tables").mkdir(parents=True)
+    for name in figures.FIGURES:
+        report.write(_rep(name, results), results)
+    md.write_text("# Report\n\n" + "\n\n".join(f"![{n}](../figures/{n}.png)" for n in figures.FIGURES) + "\n")
+    out = html.write(md)
+    text = out.read_text()
+    assert text.count("data:image/png;base64,") == 5 and "../figures/" not in text  # self-contained
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium): the HTML was checked, not rendered")
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-images="5"' in dom and dom.count('data-loaded="yes"') == 5 and 'data-loaded="no"' not in dom
+
+
+def test_make_report_writes_the_tables_figures_and_html(tmp_path):
+    import sys
+    from tests.helpers import ROOT
+    r = subprocess.run([sys.executable, "-m", "artifact", "report"], cwd=ROOT, capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r")},
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "r" / "figures").glob("*.png")) == sorted(
+        f"{n}.png" for n in figures.FIGURES)
+    page = (tmp_path / "r" / "tables" / "REPORT.html").read_text()
+    assert page.count("data:image/png;base64,") == 5 and "Figure 2" in page and "<table>" in page
