@@ -156,7 +156,7 @@ def test_mtbench_end_to_end_with_a_loopback_judge_resumes_without_asking_twice(t
 
 
 @pytest.mark.slow
-def test_the_local_judge_is_a_stored_model(tmp_path, session_store, smol_base):
+def test_the_local_judge_is_a_stored_model(tmp_path, session_store, smol_base, recipes_copy):
     p = _eval(tmp_path, session_store, {"JUDGE": "local", "MODEL_JUDGE": "smollm2-135m-instruct"})
     out, err = p.communicate(timeout=1800)
     assert p.returncode == 0, err[-2000:]
@@ -165,3 +165,15 @@ def test_the_local_judge_is_a_stored_model(tmp_path, session_store, smol_base):
     assert score["judge"]["id"].startswith("local:smollm2-135m-instruct@") and score["items"] == 16
     assert score["details"]["rated"] + score["details"]["unparsed"] == 16  # a small judge often gives no rating
     assert len(list((tmp_path / "r" / "eval" / "_judgments").glob("*/*.json"))) == 16
+    (recipes_copy / "table4-smol.toml").write_text(SMALL_TABLE4)  # Table 4's local path with the local judge
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r"),
+           "ARTIFACT_RECIPES": str(recipes_copy)}
+    built = subprocess.run([sys.executable, "-m", "artifact", "table", "table4-smol", "--source", "local-partial"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-2000:]
+    cell = json.loads((tmp_path / "r" / "tables" / "table4-smol.json").read_text())["cells"][0]
+    if score["details"]["rated"]:  # the cell is the local judge's score, marked as not the paper's judge
+        assert cell["value"] == pytest.approx(score["score"]) and "judged by local:smollm2-135m-instruct@" in \
+            cell["caveat"] and "not comparable to the paper" in cell["caveat"]
+    else:  # with 8 tokens SmolLM2 rarely writes a [[rating]]: no score, so the cell stays empty, never made up
+        assert score["score"] is None and cell["value"] is None
