@@ -83,8 +83,9 @@ def cmd_tables(args, settings) -> int:
     overview, worst, summaries = [], 0, []
     for name in recipes.available(settings.recipes):
         rep = _run_table(name, args.source or "published", settings, quiet=True)
-        picture = settings.results / "figures" / f"{name}.png"
-        summaries.append(rep.summary() + (f"\n\n![{name}](../figures/{picture.name})" if picture.is_file() else ""))
+        pictures = [settings.results / "figures" / f"{n}.png" for n in ([name, "fig9"] if name == "fig3" else [name])]
+        summaries.append(rep.summary() + "".join(f"\n\n![{p.stem}](../figures/{p.name})" for p in pictures
+                                                 if p.is_file()))
         c = diff_mod.counts(rep.cells)
         k = diff_mod.counts(rep.claims)
         overview.append((name, rep.result.source, *(c[v] for v in diff_mod.VERDICTS),

@@ -132,7 +132,8 @@ def write(report: Report, results: Path) -> list[Path]:
     md = report.full_markdown()
     if pictures:  # the picture first, then the table and its diff
         title, _, rest = md.partition("\n")
-        md = f"{title}\n\n![{report.name}](../figures/{pictures[0].name})\n{rest}"
+        shown = "\n\n".join(f"![{p.stem}](../figures/{p.name})" for p in pictures if p.suffix == ".png")
+        md = f"{title}\n\n{shown}\n{rest}"
     return render.write(results / "tables", report.name, {
         ".csv": render.table_csv(report.result),
         ".md": md,

@@ -7,6 +7,10 @@ report (the same cells the table and its diff show), the way the paper draws eac
     fig3/10/11     score against bits for each method, the mean over calibration seeds with the seed spread
                    (± sample std) as a band, one panel per dimension
 
+    fig9           drawn with fig3, from its cells: Pearson's r between bits and each dimension's score per method, over
+                   every model (each calibration seed one point); the paper does not say whether the dense 16-bit model
+                   is a point, so both are drawn side by side (`correlations`)
+
 `series(report)` returns the arrays each figure plots (the tests compare them with the recipe's cells, not
 pixels); `draw(report, folder)` renders them headless (Agg) and returns the files written.
 """
@@ -59,6 +63,55 @@ def series(report) -> dict:
     return {"kind": "lines", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
 
 
+def correlations(report, with_dense: bool) -> dict:
+    """Figure 9's data from Figure 3's cells: {method: {dimension: r}}, each model (seed) one (bits, score) point;
+    with_dense adds the dense 13b model at 16 bits to every method."""
+    import numpy as np
+    r = report.result
+    points: dict[str, dict[str, list]] = {}
+    dense = {}
+    for key, labels in r.rows:
+        for c in r.recipe.columns:
+            vals = [i["value"] for i in r.cells[(key, c)].inputs if isinstance(i["value"], (int, float))]
+            if labels[0] == "dense 13b":
+                dense[c] = vals
+            elif not labels[0].startswith("dense"):
+                points.setdefault(labels[0], {}).setdefault(c, []).extend((float(labels[1]), v) for v in vals)
+    out: dict[str, dict[str, float]] = {}
+    for method, by_dim in points.items():
+        for c, pts in by_dim.items():
+            pts = pts + ([(16.0, v) for v in dense.get(c, [])] if with_dense else [])
+            x, y = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
+            out.setdefault(method, {})[c] = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 else math.nan
+    return out
+
+
+def _fig9(plt, report, folder: Path) -> list[Path]:
+    import numpy as np
+    cols = list(report.result.recipe.columns)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
+    for ax, with_dense in zip(axes, (False, True), strict=True):
+        corr = correlations(report, with_dense)
+        x = np.arange(len(cols))
+        for i, (method, by_dim) in enumerate(corr.items()):
+            ax.bar(x - 0.2 + 0.4 * i, [by_dim.get(c, math.nan) for c in cols], 0.4, label=method)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xticks(x, cols, rotation=45, fontsize=8)
+        ax.set_title("3, 4, 8 bits and the dense 16-bit model" if with_dense else "3, 4 and 8 bits (our choice)",
+                     fontsize=9)
+        ax.set_ylabel("Pearson r (score vs bits)")
+        ax.legend(fontsize=8)
+    fig.suptitle("Figure 9: correlation of each dimension's score with the bit width, LLAMA2-13b-Chat, from Figure 3's "
+                 f"models (SOURCE={report.result.source})\nthe paper does not say whether 16-bit is a point: "
+                 "both choices are drawn", fontsize=9, y=1.06)
+    fig.tight_layout()
+    out = [folder / "fig9.png", folder / "fig9.svg"]
+    fig.savefig(out[0], dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(out[1], bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return out
+
+
 def draw(report, folder: Path) -> list[Path]:
     """Render the figure of `report` into `folder` (PNG and SVG); nothing for a recipe that is not a figure."""
     if report.result.recipe.name not in FIGURES:
@@ -75,6 +128,8 @@ def draw(report, folder: Path) -> list[Path]:
     fig.savefig(out[0], dpi=110, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(out[1], bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
+    if name == "fig3":  # Figure 9 is computed from Figure 3's models
+        out += _fig9(plt, report, folder)
     return out
 
 

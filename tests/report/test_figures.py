@@ -68,11 +68,14 @@ def _png_size(path) -> tuple[int, int]:
 def test_every_figure_renders_headless_to_png_and_svg(tmp_path):
     for name in figures.FIGURES:
         rep = _rep(name, tmp_path)
-        png, svg = figures.draw(rep, tmp_path / "figures")
-        w, h = _png_size(png)
-        assert 900 <= w <= 1400 and 300 <= h <= 1400, (name, w, h)  # 11 inches wide at 110 dpi, trimmed
-        root = ET.parse(svg).getroot()
-        assert root.tag.endswith("svg") and len(list(root.iter())) > 100
+        files = figures.draw(rep, tmp_path / "figures")
+        assert [f.name for f in files] == [f"{name}.png", f"{name}.svg"] + (["fig9.png", "fig9.svg"]
+                                                                           if name == "fig3" else [])
+        for png, svg in zip(files[::2], files[1::2], strict=True):
+            w, h = _png_size(png)
+            assert 900 <= w <= 1400 and 300 <= h <= 1400, (png.name, w, h)  # 11 inches wide at 110 dpi, trimmed
+            root = ET.parse(svg).getroot()
+            assert root.tag.endswith("svg") and len(list(root.iter())) > 100
     assert figures.draw(_rep("table3", tmp_path), tmp_path / "figures") == []  # a table draws nothing
 
 
@@ -102,6 +105,25 @@ def test_make_report_writes_the_tables_figures_and_html(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "r" / "figures").glob("*.png")) == sorted(
-        f"{n}.png" for n in figures.FIGURES)
+        f"{n}.png" for n in (*figures.FIGURES, "fig9"))
     page = (tmp_path / "r" / "tables" / "REPORT.html").read_text()
-    assert page.count("data:image/png;base64,") == 5 and "Figure 2" in page and "<table>" in page
+    assert page.count("data:image/png;base64,") == 6 and "Figure 2" in page and "<table>" in page
+
+
+def test_figure_9_is_pearsons_r_of_every_model_against_bits(tmp_path):
+    import numpy as np
+    rep = _rep("fig3", tmp_path)
+    cells = rep.result.cells
+    rows = dict(rep.result.rows)
+    for with_dense in (False, True):
+        corr = figures.correlations(rep, with_dense)
+        for method in ("GPTQ", "AWQ"):
+            for c in ("MMLU", "Fairness"):
+                pts = [(float(rows[k][1]), i["value"]) for k in rows if rows[k][0] == method
+                       for i in cells[(k, c)].inputs]
+                if with_dense:
+                    pts += [(16.0, i["value"]) for k in rows if rows[k][0] == "dense 13b" for i in cells[(k, c)].inputs]
+                x, y = np.array(pts).T
+                assert corr[method][c] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-12)
+    # the two readings of the paper's recipe give a different picture: GPTQ's Fairness changes sign
+    assert figures.correlations(rep, False)["GPTQ"]["Fairness"] > 0 > figures.correlations(rep, True)["GPTQ"]["Fairness"]
