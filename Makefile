@@ -15,7 +15,7 @@ SOURCE ?= published
 # CUDA build elsewhere (which also runs on CPU). For the small CPU-only build on another CPU machine:
 #   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
-TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig10 fig11
+TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig8 fig10 fig11
 # Yes/no variables: 0, no, false and off mean no (`make demo DRY_RUN=0` is not a dry run).
 NO := 0 no false off No False Off NO FALSE OFF
 override DRY_RUN := $(filter-out $(NO),$(DRY_RUN))
@@ -156,6 +156,7 @@ fig2: ## Figure 2, relative score differences of 7b-sized models vs dense 13b
 fig3: ## Figure 3 data, LLAMA2-13b-Chat scores vs bits (mean and std over seeds)
 fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
 fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
+fig8: ## Figure 8, radar chart of the three dense 13b models
 fig11: ## Figure 11 data, Vicuna-13b scores vs bits
 $(TABLES): $(NEEDS)
 	$(ART) table $@ --source $(call q,$(SOURCE)) $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(call q,$(LIMIT)))

@@ -4,6 +4,7 @@ report (the same cells the table and its diff show), the way the paper draws eac
     fig2           relative score difference w.r.t. the dense 13b model, one panel per family, a bar per row
                    (dense 7b, each compression method) and per dimension; the paper's value beside ours
     fig7           the same per calibration seed of the 3-bit models, Avg and Std left out
+    fig8           a radar chart of the three dense 13b models, one axis per dimension (0-100)
     fig3/10/11     score against bits for each method, the mean over calibration seeds with the seed spread
                    (± sample std) as a band, one panel per dimension
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-FIGURES = ("fig2", "fig3", "fig7", "fig10", "fig11")
+FIGURES = ("fig2", "fig3", "fig7", "fig8", "fig10", "fig11")
 DERIVED = ("Avg", "Std")
 
 
@@ -51,6 +52,10 @@ def series(report) -> dict:
                 "ours": [_num(r.cells[(key, c)].value) for c in columns],
                 "paper": [ref.get((key, c), math.nan) for c in columns]}
         return {"kind": "bars", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
+    if r.recipe.kind == "scores":  # fig8: one polygon per model
+        return {"kind": "radar", "columns": columns, "title": r.recipe.title, "source": r.source,
+                "groups": {"": {" ".join(labels): [_num(r.cells[(key, c)].value) for c in columns]
+                                for key, labels in r.rows}}}
     groups = {}  # spread: fig3/10/11, score vs bits per method and dimension
     for key, labels in r.rows:
         method, bits = labels[0], labels[1]
@@ -120,7 +125,7 @@ def draw(report, folder: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     s = series(report)
-    fig = _bars(plt, s) if s["kind"] == "bars" else _lines(plt, s)
+    fig = {"bars": _bars, "lines": _lines, "radar": _radar}[s["kind"]](plt, s)
     fig.suptitle(f"{s['title']}\n(SOURCE={s['source']}; made by comp-trust-artifact)", fontsize=9, y=1.04)
     folder.mkdir(parents=True, exist_ok=True)
     name = report.result.recipe.name
@@ -186,4 +191,20 @@ def _lines(plt, s: dict):
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.tight_layout()
+    return fig
+
+
+def _radar(plt, s: dict):
+    import numpy as np
+    cols = s["columns"]
+    angles = np.linspace(0, 2 * np.pi, len(cols), endpoint=False)
+    fig = plt.figure(figsize=(9, 9))
+    ax = fig.add_subplot(projection="polar")
+    for label, vals in s["groups"][""].items():
+        closed = np.append(vals, vals[0])
+        ax.plot(np.append(angles, angles[0]), closed, marker="o", label=label)
+        ax.fill(np.append(angles, angles[0]), closed, alpha=0.1)
+    ax.set_xticks(angles, cols, fontsize=9)
+    ax.set_ylim(0, 100)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.1), fontsize=9)
     return fig

@@ -15,9 +15,9 @@ def test_tables_writes_a_report_and_exits_0(cli, tmp_path):
     r = cli("tables", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "| table3  | published |     54 |" in r.stdout
-    assert (tmp_path / "results" / "tables" / "REPORT.md").read_text().count("\n---\n") == 9
+    assert (tmp_path / "results" / "tables" / "REPORT.md").read_text().count("\n---\n") == 10
     assert {p.stem for p in (tmp_path / "results" / "tables").glob("*.json")} == {
-        "table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig10", "fig11"}
+        "table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig8", "fig10", "fig11"}
 
 
 def test_exit_1_on_fail(cli, recipes_copy):
@@ -31,7 +31,7 @@ def test_exit_1_on_fail(cli, recipes_copy):
 def test_exit_2_with_one_sentence_on_bad_input(cli, recipes_copy):
     for args, needle in ((["table", "table9"], "unknown table 'table9'"),
                          (["models", "llama-2-13b-chat-gptq-5bit-s0"], "unknown model"),
-                         (["diff", "fig8"], "unknown table 'fig8'")):
+                         (["diff", "fig99"], "unknown table 'fig99'")):
         r = cli(*args)
         assert r.returncode == 2 and needle in r.stderr and r.stderr.count("\n") == 1, (args, r.stderr)
     ref = recipes_copy / "reference" / "table3.csv"
