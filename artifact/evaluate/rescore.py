@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import ArtifactError
 from ..provenance import rel, stamp
 from .. import results as results_mod
-from ..results import Results, read_rows
+from ..results import Results
 
 
 
@@ -50,7 +50,11 @@ def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, lo
             "to complete it")
         return None
     mod, src, reqs, missing, _ = build(p, kind, settings, None)
-    samples = {r["key"]: r for r in read_rows(res.samples, ("key", "replies"))}
+    if getattr(mod.module, "JUDGED", False):
+        log(f"{rel(folder)}: {p} skipped: a judged score is recomputed by rerunning the same `make eval` (its replies "
+            "and judgments are cached, nothing is asked twice)")
+        return None
+    samples = res.done()  # samples.jsonl and any shard files (make sweep)
     matched = [r for r in reqs if r.key in samples]
     unknown = len(samples) - len(matched)
     if not matched:

@@ -143,6 +143,11 @@ def test_mtbench_end_to_end_with_a_loopback_judge_resumes_without_asking_twice(t
     assert score["judge"]["id"] == f"api:gpt-4@{server.url}" and score["judge"]["comparable_to_paper"] is False
     samples = [json.loads(x) for x in (score_file.parent / "samples.jsonl").read_text().splitlines()]
     assert sorted(r["key"].split("/")[1] for r in samples) == ["1"] * 8 + ["2"] * 8
+    rescored = subprocess.run([sys.executable, "-m", "artifact", "rescore"], cwd=ROOT, capture_output=True, text=True,
+                              env={"PATH": os.environ["PATH"], "HOME": str(tmp_path),
+                                   "ARTIFACT_RESULTS": str(tmp_path / "r")}, timeout=300)
+    assert rescored.returncode == 0 and "mtbench skipped: a judged score is recomputed by rerunning" in rescored.stdout
+    assert json.loads(score_file.read_text())["score"] == 6.0  # untouched
     # Table 4's local path, in miniature: the cell is the local score, marked as judged by another judge
     (recipes_copy / "table4-smol.toml").write_text(SMALL_TABLE4)
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r"),

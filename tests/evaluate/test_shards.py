@@ -51,5 +51,9 @@ def test_shards_then_one_scoring_run_generate_each_request_once(tmp_path, sessio
     assert "24 requests, 24 already done, 0 to generate" in scored.stdout
     score = json.loads((folder / "score.json").read_text())
     assert score["items"] == 24 and not (folder / "samples.jsonl").exists()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r")}
+    again = subprocess.run([sys.executable, "-m", "artifact", "rescore"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=600)  # the rescore reads the shard files too
+    assert again.returncode == 0 and "(24 items)" in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
     bad = _eval(tmp_path, session_store, "--shard", "4/3")
     assert bad.returncode == 2 and "SHARD=4/3 is not a shard" in bad.stderr
