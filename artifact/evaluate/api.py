@@ -21,7 +21,7 @@ class PerspectiveModule(Protocol):
     stratum(row) -> tuple                                           the task an item belongs to, coarsest first
     subscores(details) -> {name: value}                             the parts of the score a table may show
     full_strata() -> {stratum: items or None}                       the full benchmark's strata, for dry runs
-    Optional: SAMPLES, FULL_GENERATIONS, RATED (+ rate(row, scores)), ITEM_SD, WEIGHTS, POOLED.
+    Optional: SAMPLES, FULL_GENERATIONS, RATED (+ rate(row, scores)), JUDGED, ITEM_SD, WEIGHTS, POOLED.
     """
 
     SCORER: str  # the scoring code it follows, named in every score.json
@@ -64,6 +64,7 @@ class Perspective:
     full_requests = property(lambda self: self.module.FULL_REQUESTS)
     samples = property(lambda self: getattr(self.module, "SAMPLES", 1))
     rated = property(lambda self: getattr(self.module, "RATED", False))  # replies need a toxicity scorer
+    judged = property(lambda self: getattr(self.module, "JUDGED", False))  # scored by a judge model (MT-Bench)
     item_sd = property(lambda self: getattr(self.module, "ITEM_SD", DEFAULT_ITEM_SD))
     weights = property(lambda self: getattr(self.module, "WEIGHTS", None))  # fixed weights of the top strata
     pooled = property(lambda self: getattr(self.module, "POOLED", False))  # items weigh equally across strata

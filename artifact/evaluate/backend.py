@@ -49,7 +49,7 @@ class Engine:
 
     def __init__(self, folder: Path, device: str, template: str, mode: str, generation_eos=()):
         from transformers import AutoTokenizer
-        self.device, self.template, self.mode = device, template, mode
+        self.folder, self.device, self.template, self.mode = folder, device, template, mode
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -110,7 +110,6 @@ class Backend(Engine):
     def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None,
                  load: bool = True):
         super().__init__(folder, device, template, mode, generation_eos(folder))
-        self.folder = folder
         self.batch_size = batch_size or (32 if device.startswith("cuda") else 8)
         # padded prompt tokens one generate call may hold: a long prompt (a 32-shot ethics prompt) is not
         # padded onto seven short ones; the CPU figure was measured on SmolLM2 (ethics LIMIT=1: 33 s)

@@ -50,7 +50,7 @@ def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, lo
             "to complete it")
         return None
     mod, src, reqs, missing, _ = build(p, kind, settings, None)
-    if getattr(mod.module, "JUDGED", False):
+    if mod.judged:
         log(f"{rel(folder)}: {p} skipped: a judged score is recomputed by rerunning the same `make eval` (its replies "
             "and judgments are cached, nothing is asked twice)")
         return None

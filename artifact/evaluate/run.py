@@ -174,7 +174,7 @@ def prepare(spec: ModelSpec, config: EvalConfig, settings: Settings) -> Prepared
         b[0].rated for b in builds.values()) else None  # a missing key fails before generation
     device = config.device or pick_device(settings)
     judge = None
-    if any(getattr(b[0].module, "JUDGED", False) for b in builds.values()):
+    if any(b[0].judged for b in builds.values()):
         from . import judge as judge_mod
         judge = judge_mod.make(settings, device, config.max_tokens)  # a missing key fails before generation
     if device == "cpu" and spec.base.arch and spec.base.arch.params > CPU_OK_PARAMS and not settings.allow_cpu:
@@ -204,8 +204,8 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
         backend.served = {"weights": "dense copy", "folder": served.name,
                           "manifest_sha256": store.manifest_sha(served)}
     run = _Run(spec, config, settings, backend, model_sha, recipe, scorer, progress, log, prepared.judge)
-    for p, (_, src, reqs, _, _) in builds.items():  # a folder another run holds: refused before the model loads
-        res = _where(run, p, src, reqs)[0]
+    where = {p: _where(run, p, src, reqs) for p, (_, src, reqs, _, _) in builds.items()}
+    for res, *_ in where.values():  # a folder another run holds: refused before the model loads
         owner = guard.busy(res.folder) if res.folder.is_dir() else None
         if owner:
             raise BusyError(f"another run is using the evaluation folder {res}: {owner}; wait for it to finish or "
@@ -214,7 +214,7 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
     backend.load()
     log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
         f"prompts {config.mode}, batch {backend.batch_size})")
-    return [_one(run, p, *built) for p, built in builds.items()]
+    return [_one(run, p, where[p], *built) for p, built in builds.items()]
 
 
 BACKENDS = ("hf", "vllm")
@@ -299,12 +299,13 @@ def _generate(run: _Run, p: str, mine, texts, shas, done, write, meter, part: st
     return left
 
 
-def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
+def _one(run: _Run, p: str, where, mod, src, reqs, missing, capped: bool) -> dict:
     from .backend import Meter
     spec, backend, log, progress = run.spec, run.backend, run.log, run.progress
     limit, scorer = limit_for(run.config.limit, p), run.scorer
     model_sha, recipe = run.model_sha, run.recipe
-    res, config, chash, texts = _where(run, p, src, reqs)
+    res, config, chash, texts = where  # _where's (folder, config, hash, rendered prompts), computed once
+    special = tuple(backend.tokenizer.all_special_tokens)  # removed from MT-Bench answers, as FastChat does
     shas = {k: hashlib.sha256(t.encode()).hexdigest() for k, t in texts.items()}
     shard = run.config.shard
     if shard:  # generation only, of this shard's requests, into the shard's own file (the scoring run merges them)
@@ -320,7 +321,6 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                          f"{len(mine)})" if shard else "", len(reqs), res)
         follow = getattr(mod.module, "followups", None)  # a second turn asked after the first (MT-Bench)
         if follow:
-            special = tuple(backend.tokenizer.all_special_tokens)
             second = follow(mine, res.done(), special)
             texts.update({r.key: backend.render(r.messages) for r in second})
             shas.update({r.key: hashlib.sha256(texts[r.key].encode()).hexdigest() for r in second})
@@ -335,15 +335,14 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
         for r in reqs:
             if done[r.key]["prompt_sha256"] != shas[r.key]:
                 raise ArtifactError(f"{res.samples} holds a different prompt for {r.key}; delete that folder and rerun")
-        if getattr(mod.module, "JUDGED", False):
+        if mod.judged:
             from . import judge as judge_mod
             rows = [{**r.meta, "answer": done[r.key]["replies"][0], "key": r.key} for r in reqs]
-            rows = judge_mod.rate(rows, run.judge, res.judgments, tuple(backend.tokenizer.all_special_tokens),
-                                  progress, log)
+            rows = judge_mod.rate(rows, run.judge, res.judgments, special, progress, log)
         else:
             rows = score_rows(mod, reqs, done, backend.mode, scorer, res.toxicity_cache, progress, log)
         named = f"{mod.scorer}; toxicity scored by {scorer.id}" if mod.rated else \
-            f"{mod.scorer}; judged by {run.judge.id}" if getattr(mod.module, "JUDGED", False) else mod.scorer
+            f"{mod.scorer}; judged by {run.judge.id}" if mod.judged else mod.scorer
         partial = src.partial or limit is not None or capped
         score = mod.aggregate(rows, partial=partial, missing=missing)
         ci = interval.bootstrap(mod, rows, run.config.resamples)
@@ -352,7 +351,7 @@ def _one(run: _Run, p: str, mod, src, reqs, missing, capped: bool) -> dict:
                   "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
                   "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
                   if mod.rated else None,
-                  **({"judge": run.judge.describe()} if getattr(mod.module, "JUDGED", False) else {}),
+                  **({"judge": run.judge.describe()} if mod.judged else {}),
                   "revision": recipe.get("commit") or model_sha, "requests": len(reqs),
                   "generated_tokens": meter.tokens, "wall_time_s": round(time.perf_counter() - t0, 2),
                   "tokens_per_s": round(meter.tokens / max(time.perf_counter() - t0, 1e-9), 2),

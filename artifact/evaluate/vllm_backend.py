@@ -89,7 +89,7 @@ class VllmBackend(Engine):
             raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{INSTALL}` (or leave "
                                 "BACKEND unset to use transformers)")
         super().__init__(folder, device, template, mode, generation_eos(folder))
-        self.folder, self.cpu = folder, not device.startswith("cuda")
+        self.cpu = not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
         self.chunk = batch_size or (256 if self.cpu else 4096)  # samples per engine call: the resume granularity

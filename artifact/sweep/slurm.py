@@ -16,7 +16,6 @@ from pathlib import Path
 from ..errors import ArtifactError, BadInputError
 from ..settings import ROOT
 
-FINISHED_OK = {"COMPLETED"}
 FAILED = {"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 
 

@@ -9,8 +9,8 @@ from ..settings import Settings
 from . import slurm
 from .plan import source_for
 
-DONE, BAD = "COMPLETED", {"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "LOST", "BLOCKED",
-                          "NOT SUBMITTED", "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
+DONE = "COMPLETED"
+BAD = slurm.FAILED | {"LOST", "BLOCKED", "NOT SUBMITTED"}  # Slurm's failures and ours (sweep.status)
 
 
 def job_rows(current: dict, base: Path) -> list[dict]:
