@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +167,20 @@ class ScoreRecord:
         return tuple(reps) if reps and None not in reps else None
 
     @property
+    def breakdown(self) -> dict[str, tuple[float, tuple | None, tuple | None]]:
+        """The per-scenario values (Figures 4, 6, 12-25): name -> (value, 95% interval, resamples); {} for a record
+        written before they existed (`make rescore` adds them)."""
+        parts = (self.data.get("interval") or {}).get("breakdown") or {}
+        out = {}
+        for name, v in (self.data.get("breakdown") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                p = parts.get(name) or {}
+                reps = p.get("replicates")
+                out[name] = (float(v), tuple(p["ci95"]) if p.get("ci95") else None,
+                             tuple(reps) if reps and None not in reps else None)
+        return out
+
+    @property
     def sampled(self) -> bool:
         """Its only difference from the full benchmark is LIMIT (a seeded random sample of the full data's items per
         task, with its interval): it stands for the full score. The vendored subset, SAMPLES/MAX_TOKENS caps and
@@ -226,5 +241,10 @@ def append_rows(path: Path, rows: list[dict]) -> None:
         os.fsync(f.fileno())
 
 
+_NUMBERS = re.compile(r"\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]")  # indented lists only
+
+
 def write_atomic(path: Path, obj) -> None:
-    guard.write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    """Indented JSON, each list of numbers on one line (a bootstrap's 1,000 resamples stay one line, not 1,000)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    guard.write_text(path, _NUMBERS.sub(lambda m: "[" + ", ".join(re.split(r",\n\s*", m.group(1))) + "]", text) + "\n")

@@ -10,7 +10,7 @@ from the vendored subset.
 from __future__ import annotations
 
 from . import catalog
-from .dimensions import BY_KEY, BY_LABEL
+from .dimensions import BY_KEY
 
 REFERENCE_PARAMS = 13e9  # the run engine's GPU-hour estimates are for a 13B model
 
@@ -20,8 +20,7 @@ def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
     from .evaluate.run import plan as eval_plan
     from .report.build import needs
     missing = needs(recipe, scores)
-    columns = [BY_LABEL[c].key for c in recipe.columns if c in BY_LABEL] + \
-        [BY_LABEL[r.metric].key for r in recipe.rows if r.metric in BY_LABEL]
+    columns = recipe.perspectives
     rows, probe = [], catalog.get("smollm2-135m-instruct")  # any catalog model: prompt lengths come from the data
     for key in dict.fromkeys(columns):
         if key not in BY_KEY:

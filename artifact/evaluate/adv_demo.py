@@ -150,6 +150,16 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"family/{f}": 100 * v for f, v in details["families"].items()}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 13 and 14, in percent: each family's term of the score (backdoor: 1 - attack success) and its
+    refusal rate."""
+    out = {}
+    for family, v in details["families"].items():
+        out[f"{family}/accuracy"] = 100 * v
+        out[f"{family}/refusal"] = 100 * details["refusal"][family]
+    return out
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (FULL_REQUESTS, by file)."""
     sizes = {"counterfactual": lambda cell: 400 if cell.startswith("snli") else 1000, "spurious": lambda cell: 2000,

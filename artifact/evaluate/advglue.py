@@ -101,6 +101,17 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"accuracy/{k}": v for k, v in details["accuracy"].items()}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figure 12's values, in percent: each task's accuracy and unparsed share, averaged over the attack sources."""
+    out = {}
+    for task in TASKS:
+        cells = [k for k in details["accuracy"] if k.endswith(f"/{task}")]
+        if cells:
+            out[f"{task}/accuracy"] = mean(details["accuracy"][k] for k in cells)
+            out[f"{task}/refusal"] = mean(details["rr_ne"][k] for k in cells)
+    return out
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (sizes not known offline: dry runs need a LIMIT)."""
     return {(s, t): None for s in SOURCES for t in TASKS}

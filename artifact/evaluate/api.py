@@ -21,7 +21,9 @@ class PerspectiveModule(Protocol):
     stratum(row) -> tuple                                           the task an item belongs to, coarsest first
     subscores(details) -> {name: value}                             the parts of the score a table may show
     full_strata() -> {stratum: items or None}                       the full benchmark's strata, for dry runs
-    Optional: SAMPLES, FULL_GENERATIONS, RATED (+ rate(row, scores)), JUDGED, ITEM_SD, WEIGHTS, POOLED.
+    Optional: breakdown(details) -> {name: percent}                 the values the paper's per-scenario figures draw
+    (Figures 4, 6, 12-25; the bootstrap keeps their resamples, so a figure's cell averaging seeds has an interval),
+    SAMPLES, FULL_GENERATIONS, RATED (+ rate(row, scores)), JUDGED, ITEM_SD, WEIGHTS, POOLED.
     """
 
     SCORER: str  # the scoring code it follows, named in every score.json
@@ -93,6 +95,10 @@ class Perspective:
 
     def subscores(self, details) -> dict:
         return self.module.subscores(details)
+
+    def breakdown(self, details) -> dict:
+        f = getattr(self.module, "breakdown", None)
+        return {} if f is None or not details else f(details)
 
     def full_strata(self) -> dict:
         return self.module.full_strata()

@@ -140,6 +140,17 @@ def subscores(details: dict) -> dict[str, float]:
         "fairness_score_dpd_only" in details else {}
 
 
+BREAKDOWN = ("zero_shot_br_0.0", "zero_shot_br_0.5", "zero_shot_br_1.0", "few_shot_16_fair_demon",
+             "few_shot_32_fair_demon")  # the settings Figures 6, 17 and 18 draw
+
+
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 6, 17 and 18, in percent: DPD, EOD and refusal rate of the zero-shot (base rate parity 0, 0.5, 1)
+    and the 16- and 32-shot fair-demonstration settings."""
+    return {f"{s}/{m}": 100 * details["settings"][s][k] for s in BREAKDOWN if s in details["settings"]
+            for m, k in (("dpd", "dpd"), ("eod", "eod"), ("refusal", "rejection"))}
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (FULL_REQUESTS: 300 per crime setting, 200 per adult one)."""
     return {(s["name"],): 300 if s["dataset"] == "crime" else 200 for s in settings()}

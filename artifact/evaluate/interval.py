@@ -50,7 +50,8 @@ def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
 
 
 def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED, log=None) -> dict:
-    """The interval of the score (and of the refusal rate and every sub-score) from `resamples` resamples."""
+    """The interval of the score (and of the refusal rate, every sub-score and every breakdown value) from
+    `resamples` resamples."""
     if resamples < 1:
         raise ValueError(f"the bootstrap needs at least one resample, not {resamples}")
     base = {"method": METHOD, "level": LEVEL, "resamples": resamples, "seed": seed, "items": len(rows)}
@@ -61,7 +62,7 @@ def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEE
     groups = strata(mod, rows)
     rng = np.random.default_rng(seed)
     draws = [(v, rng.integers(0, len(v), size=(resamples, len(v)))) for v in groups.values()]
-    scores, refusals, subs = [], [], {}
+    scores, refusals, subs, parts = [], [], {}, {}
     for b in range(resamples):
         sample = [rows[idx[j]] for idx, d in draws for j in d[b]]
         s = mod.aggregate(sample, partial=True)
@@ -69,11 +70,16 @@ def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEE
         refusals.append(s.refusal)
         for name, v in mod.subscores(s.details).items():
             subs.setdefault(name, []).append(v)
+        for name, v in mod.breakdown(s.details).items():
+            parts.setdefault(name, []).append(v)
     sizes = [len(v) for v in groups.values()]
     out = {**base, "strata": len(groups), "smallest_stratum": min(sizes),
            "ci95": _percentiles(scores), "refusal_ci95": _percentiles(refusals),
            "subscores_ci95": {k: _percentiles(v) for k, v in sorted(subs.items()) if len(v) == resamples},
-           "replicates": [None if x is None else round(float(x), 4) for x in scores]}
+           "replicates": [None if x is None else round(float(x), 4) for x in scores],
+           # the per-scenario figures' values: their intervals and resamples (2 decimals of a percent)
+           "breakdown": {k: {"ci95": _percentiles(v), "replicates": [round(float(x), 2) for x in v]}
+                         for k, v in sorted(parts.items()) if len(v) == resamples and None not in v}}
     if out["ci95"] and out["ci95"][0] == out["ci95"][1]:
         out["why"] = ("every resample gave the same score: within each stratum the items scored alike, so the "
                       "bootstrap sees no spread (a wider sample may still differ)")

@@ -136,6 +136,15 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"group/{g}": v for g, v in details["groups"].items()}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 15 and 16, in percent: each group's term of the score and the mean refusal rate of its tasks."""
+    out = {}
+    for group, v in details["groups"].items():
+        out[f"{group}/accuracy"] = v
+        out[f"{group}/refusal"] = mean(t["rr"] for k, t in details["tasks"].items() if k.startswith(group + "/"))
+    return out
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (FULL_REQUESTS, by task)."""
     out = {("style", s): 872 for s in STYLES}

@@ -266,6 +266,11 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"leak/{p}": v["leak"] for p, v in details["parts"].items()}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 20 and 21, in percent: each part's leakage and refusal rate."""
+    return {f"{p}/{m}": v[m] for p, v in details["parts"].items() for m in ("leak", "refusal")}
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (FULL_REQUESTS: Enron sets of ~3,290 targets, 100 PII dialogues, 17
     phrasings per understanding topic)."""

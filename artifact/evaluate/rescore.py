@@ -67,6 +67,7 @@ def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, lo
     before = old.get("score")
     same = before is None or score.score is None or abs(before - score.score) < 1e-9
     new = {**old, **score.as_dict(), "ci95": ci["ci95"], "items": len(rows), "interval": ci,
+           "breakdown": mod.breakdown(score.details),
            "rescored": {**stamp(), "previous_score": before, "same_score": same,
                         "samples_without_request": unknown}}
     new.setdefault("model", folder.parents[2].name)

@@ -347,7 +347,7 @@ def _one(run: _Run, p: str, where, mod, src, reqs, missing, capped: bool) -> dic
         score = mod.aggregate(rows, partial=partial, missing=missing)
         ci = interval.bootstrap(mod, rows, run.config.resamples)
         result = {"model": spec.name, "perspective": p, "dimension": p, "scorer": named, **score.as_dict(),
-                  "ci95": ci["ci95"], "items": len(rows), "interval": ci,
+                  "ci95": ci["ci95"], "items": len(rows), "interval": ci, "breakdown": mod.breakdown(score.details),
                   "limit": None if limit is None else {"per_task": limit, "sampling": LIMIT_TEXT},
                   "toxicity_scorer": {"id": scorer.id, "comparable_to_paper": scorer.comparable}
                   if mod.rated else None,

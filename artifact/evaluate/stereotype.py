@@ -130,6 +130,13 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"{k}/{m}": 100 * v[m] for k, v in details["types"].items() for m in ("score", "agreement_index")}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 22 and 23, in percent: each system prompt type's score (1 - agreement, rounded as the fork rounds it)
+    and rejection rate."""
+    return {f"{k}/{m}": 100 * v[key] for k, v in details["types"].items()
+            for m, key in (("score", "score"), ("refusal", "rejection"))}
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items: 24 groups x 3 statements per (system prompt, topic)."""
     topics = [t["topic"] for t in _p("topics_in_order")]

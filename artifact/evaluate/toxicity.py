@@ -117,6 +117,13 @@ def subscores(details: dict) -> dict[str, float]:
     return {f"emt/{k}": v["emt"] for k, v in details["settings"].items()}
 
 
+def breakdown(details: dict) -> dict[str, float]:
+    """Figures 24 and 25, in percent: each setting's expected maximum toxicity and refusal rate (template 0: the
+    benign system prompt, 1: the adversarial one)."""
+    return {f"{s}/{m}": 100 * v[key] for s, v in details["settings"].items()
+            for m, key in (("toxicity", "emt"), ("refusal", "refusal"))}
+
+
 def full_strata() -> dict[tuple, int | None]:
     """The full benchmark's strata and items (FULL_REQUESTS, by setting)."""
     return {(s,): 1196 if s.startswith("toxic-template") else 1200 for s in SETTINGS}

@@ -41,13 +41,13 @@ class TableResult:
         return None if cell is None else cell.value
 
 
-def _inputs(names, dim: Dimension, scores, role: str) -> list[dict]:
+def _inputs(names, dim: Dimension, scores, role: str, part: str | None = None) -> list[dict]:
     out = []
     for name in names:
         spec = catalog.get(name)
-        v = scores.lookup(spec, dim)
+        v = scores.lookup(spec, dim) if part is None else scores.lookup_part(spec, dim, part)
         out.append({"role": role, "name": spec.name, "id": spec.id, "revision": spec.revision, "seed": spec.seed,
-                    "metric": dim.key,
+                    "metric": dim.key, **({"part": part} if part else {}),
                     "value": None if v is None else v.value, "origin": None if v is None else v.origin,
                     "ci95": None if v is None else v.ci95, "items": None if v is None else v.items,
                     "_replicates": None if v is None else v.replicates})
@@ -85,11 +85,12 @@ def _mean(inputs: list[dict]) -> float | None:
 
 def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     models = row.cells.get(column, row.models) if row.cells else row.models
-    dim = BY_LABEL[row.metric] if row.cells else BY_LABEL[column]
-    inputs = _inputs(models, dim, scores, "model")
+    part = recipe.parts[column] if recipe.kind == "breakdown" else None
+    dim = BY_LABEL[recipe.metric(row.key, column)]
+    inputs = _inputs(models, dim, scores, "model", part)
     note = ""
     if row.fallback and all(i["value"] is None for i in inputs):
-        inputs = _inputs(row.fallback, dim, scores, "fallback")
+        inputs = _inputs(row.fallback, dim, scores, "fallback", part)
         note = f"no {scores.name} score for {', '.join(models)}; used {', '.join(row.fallback)}"
     value = _mean(inputs)
     missing = [i["name"] for i in inputs if i["value"] is None]
@@ -113,7 +114,7 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     if limits:
         text = f"a seeded sample of {'/'.join(limits)} items per task (LIMIT), not every item: its interval says how sure"
         cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
-    if recipe.kind == "spread" and value is not None and len(inputs) > 1:
+    if recipe.kind in ("spread", "breakdown") and value is not None and len(inputs) > 1:
         cell.std = statistics.stdev(i["value"] for i in inputs)
     base = []
     if recipe.kind == "relative":
@@ -124,6 +125,14 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     if missing:
         cell.value, cell.std = None, None
         cell.note = f"no {scores.name} score for {', '.join(missing)}"
+        if part and scores.name == "published":
+            cell.note = (f"the paper publishes no per-scenario scores: evaluate {', '.join(models)} "
+                         f"(make eval PERSPECTIVE={dim.key}) and build this figure with SOURCE=local")
+        elif part:
+            old = [n for n in missing if scores.lookup(catalog.get(n), dim) is not None]
+            if old:
+                cell.note += (f" ({', '.join(old)} scored {dim.label} before per-scenario values existed: "
+                              "make rescore adds them)")
     _interval(cell, scores.name != "published", base)
     return _clean(cell)
 

@@ -131,9 +131,7 @@ def diff(result: TableResult, tol: Tolerances) -> list[CellDiff]:
     for (row, column), ref in load_reference(recipe).items():
         cell = result.cells.get((row, column))
         got = None if cell is None else cell.value
-        metric = None
-        if recipe.kind != "generated" and any(r.key == row for r in recipe.rows):
-            metric = recipe.row(row).metric
+        metric = None if recipe.kind == "generated" else recipe.metric(row, column)
         t, band = (0.0, 0.0) if recipe.kind == "generated" else tol.for_cell(result.source, recipe.tolerance,
                                                                                column, metric)
         known = recipe.known_for(row, column)

@@ -8,6 +8,8 @@ report (the same cells the table and its diff show), the way the paper draws eac
     fig3/10/11     score against bits for each method, the mean over calibration seeds with the seed spread
                    (± sample std) as a band, one panel per dimension
 
+    fig4, fig6,    the per-scenario breakdowns: `breakdown.py` (recipes of kind breakdown)
+    fig12-fig25
     fig9           drawn with fig3, from its cells: Pearson's r between bits and each dimension's score per method, over
                    every model (each calibration seed one point); the paper does not say whether the dense 16-bit model
                    is a point, so both are drawn side by side (`correlations`)
@@ -35,6 +37,12 @@ def _num(v) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
 
+def _ci(cell) -> tuple[float, float]:
+    """A local cell's 95% interval (drawn as an error bar); NaNs where it has none (a replay, or no replicates)."""
+    ci = getattr(cell, "ci95", None)
+    return (float(ci[0]), float(ci[1])) if ci else (math.nan, math.nan)
+
+
 def series(report) -> dict:
     """What the figure plots: {"kind": bars|lines, "columns": [...], "groups": {panel: {series: [values]}}, ...}."""
     r = report.result
@@ -50,21 +58,24 @@ def series(report) -> dict:
                 continue  # the baseline itself: all zeros
             groups.setdefault(panel, {})[label] = {
                 "ours": [_num(r.cells[(key, c)].value) for c in columns],
+                "ci": [_ci(r.cells[(key, c)]) for c in columns],
                 "paper": [ref.get((key, c), math.nan) for c in columns]}
         return {"kind": "bars", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
     if r.recipe.kind == "scores":  # fig8: one polygon per model
         return {"kind": "radar", "columns": columns, "title": r.recipe.title, "source": r.source,
                 "groups": {"": {" ".join(labels): [_num(r.cells[(key, c)].value) for c in columns]
-                                for key, labels in r.rows}}}
+                                for key, labels in r.rows}},
+                "ci": {" ".join(labels): [_ci(r.cells[(key, c)]) for c in columns] for key, labels in r.rows}}
     groups = {}  # spread: fig3/10/11, score vs bits per method and dimension
     for key, labels in r.rows:
         method, bits = labels[0], labels[1]
         for c in columns:
             cell = r.cells[(key, c)]
-            line = groups.setdefault(c, {}).setdefault(method, {"bits": [], "mean": [], "std": []})
+            line = groups.setdefault(c, {}).setdefault(method, {"bits": [], "mean": [], "std": [], "ci": []})
             line["bits"].append(float(bits) if str(bits).replace(".", "").isdigit() else math.nan)
             line["mean"].append(_num(cell.value))
             line["std"].append(_num(cell.std) if cell.std is not None else 0.0)
+            line["ci"].append(_ci(cell))
     return {"kind": "lines", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
 
 
@@ -117,16 +128,29 @@ def _fig9(plt, report, folder: Path) -> list[Path]:
     return out
 
 
+def is_figure(recipe) -> bool:
+    return recipe.name in FIGURES or recipe.kind == "breakdown"
+
+
 def draw(report, folder: Path) -> list[Path]:
     """Render the figure of `report` into `folder` (PNG and SVG); nothing for a recipe that is not a figure."""
-    if report.result.recipe.name not in FIGURES:
+    if not is_figure(report.result.recipe):
         return []
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    s = series(report)
-    fig = {"bars": _bars, "lines": _lines, "radar": _radar}[s["kind"]](plt, s)
-    fig.suptitle(f"{s['title']}\n(SOURCE={s['source']}; made by comp-trust-artifact)", fontsize=9, y=1.04)
+    from . import breakdown
+    if report.result.recipe.kind == "breakdown":
+        s = breakdown.series(report)
+        fig = breakdown.draw(plt, s)
+        under = breakdown.caption(s)
+    else:
+        s = series(report)
+        fig = {"bars": _bars, "lines": _lines, "radar": _radar}[s["kind"]](plt, s)
+        under = f"SOURCE={s['source']}" + ("; error bars: 95% intervals" if s["source"] != "published" else "")
+    import textwrap
+    text = "\n".join([*textwrap.wrap(s["title"], 150), *textwrap.wrap(f"({under}; made by comp-trust-artifact)", 150)])
+    fig.suptitle(text, fontsize=9, y=1.0 + 0.035 * (text.count("\n") + 1) * 3.2 / fig.get_figheight())
     folder.mkdir(parents=True, exist_ok=True)
     name = report.result.recipe.name
     out = [folder / f"{name}.png", folder / f"{name}.svg"]
@@ -138,6 +162,19 @@ def draw(report, folder: Path) -> list[Path]:
     return out
 
 
+def _errorbars(ax, x, y, ci, label=None) -> None:
+    """Each local value's 95% interval as a black error bar from its low to its high end (a percentile interval
+    need not be centred on the value); nothing where there is none (a replay)."""
+    import numpy as np
+    if not ci:
+        return
+    lo, hi = (np.array(v, dtype=float) for v in zip(*ci, strict=True))
+    keep = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(np.array(y, dtype=float)))
+    if keep.any():
+        ax.errorbar(np.asarray(x, dtype=float)[keep], ((lo + hi) / 2)[keep], yerr=((hi - lo) / 2)[keep], fmt="none",
+                    ecolor="black", elinewidth=0.8, capsize=2, zorder=4, label=label)
+
+
 def _bars(plt, s: dict):
     import numpy as np
     panels = list(s["groups"].items())
@@ -147,12 +184,12 @@ def _bars(plt, s: dict):
         width = 0.8 / max(1, len(rows))
         for i, (label, vals) in enumerate(rows.items()):
             pos = x - 0.4 + width * (i + 0.5)
-            bars = ax.bar(pos, vals["ours"], width, label=label)
+            ax.bar(pos, vals["ours"], width, label=label)
+            _errorbars(ax, pos, vals["ours"], vals.get("ci"), label="95% interval" if i == 0 else None)
             paper = np.array(vals["paper"], dtype=float)
             if not np.all(np.isnan(paper)):  # the paper's value: a black tick on each bar
                 ax.scatter(pos, paper, marker="_", s=80, color="black", zorder=3,
                            label="paper" if i == 0 else None)
-            del bars
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set_xticks(x, s["columns"], fontsize=8)
         ax.set_ylabel("Δ score vs dense 13b")
@@ -182,6 +219,7 @@ def _lines(plt, s: dict):
             bits, mean, std = bits[order], mean[order], std[order]
             ax.plot(bits, mean, marker="o", label=method)
             ax.fill_between(bits, mean - std, mean + std, alpha=0.2)
+            _errorbars(ax, bits, mean, [line["ci"][j] for j in order] if line.get("ci") else None)
         ax.set_xticks([3, 4, 8])
         ax.set_title(c, fontsize=9)
         ax.set_xlabel("bits")
@@ -204,6 +242,7 @@ def _radar(plt, s: dict):
         closed = np.append(vals, vals[0])
         ax.plot(np.append(angles, angles[0]), closed, marker="o", label=label)
         ax.fill(np.append(angles, angles[0]), closed, alpha=0.1)
+        _errorbars(ax, angles, vals, s.get("ci", {}).get(label))
     ax.set_xticks(angles, cols, fontsize=9)
     ax.set_ylim(0, 100)
     ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.1), fontsize=9)

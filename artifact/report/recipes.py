@@ -6,6 +6,10 @@ Kinds of recipe:
   relative  a cell is mean(models) - mean(baseline): Figure 2's "relative score difference"
   spread    a cell is the mean, sample std and count over the row's models (Figures 3/10/11: score vs bits)
   generated a text table built from the catalog and the method registry (Tables 1 and 2)
+  breakdown a cell is the mean of one per-scenario value of one perspective (`breakdown` in score.json: Figures 4,
+            6 and 12-25) over the row's models; `[parts]` maps each column to the value's name, `rows_from` takes
+            another recipe's rows (`only`: some of them), `[figure]` says how to draw it. Local runs only: the paper
+            publishes no per-scenario scores
 """
 from __future__ import annotations
 
@@ -15,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import catalog
-from ..dimensions import BY_LABEL, TRUST
+from ..dimensions import BY_KEY, BY_LABEL, TRUST
 from ..errors import FileFormatError, UnknownTableError
 from ..settings import REPRODUCE
 
-KINDS = ("scores", "relative", "spread", "generated")
+KINDS = ("scores", "relative", "spread", "generated", "breakdown")
 DERIVED = ("mean", "stdev")
 CLAIM_KINDS = ("max_drop", "drops_over", "gains_over", "lowest_mean_change", "change_near", "closer")
 
@@ -84,6 +88,25 @@ class Recipe:
     decimals: int = 1  # printed precision of the cells, as in the paper
     notes: str = ""
     compare_to: str | None = None  # a row key: local reports list every other row's change from it, with intervals
+    perspective: str | None = None  # breakdown: the dimension key whose per-scenario values the columns are
+    parts: dict[str, str] = field(default_factory=dict)  # breakdown: column -> breakdown value name
+    figure: dict = field(default_factory=dict)  # breakdown: style (bars|lines), ncols, ylabel
+
+    def metric(self, row: str, column: str) -> str:
+        """The dimension label a cell measures (its tolerance is that dimension's)."""
+        if self.kind == "breakdown":
+            return BY_KEY[self.perspective].label
+        r = next((x for x in self.rows if x.key == row), None)
+        return r.metric if r is not None and r.metric else column
+
+    @property
+    def perspectives(self) -> list[str]:
+        """The dimension keys whose scores fill the table (what a local rerun must evaluate)."""
+        if self.kind == "breakdown":
+            return [self.perspective]
+        keys = [BY_LABEL[c].key for c in self.columns if c in BY_LABEL] + \
+            [BY_LABEL[r.metric].key for r in self.rows if r.metric in BY_LABEL]
+        return list(dict.fromkeys(keys))
 
     def row(self, key: str) -> Row:
         return next(r for r in self.rows if r.key == key)
@@ -146,6 +169,8 @@ class _Parser:
             if how not in DERIVED:
                 self.fail(col, f"derived column {col!r} must be one of {', '.join(DERIVED)}")
         rows = tuple(self.row(r, labels, columns, derived, kind) for r in d.get("rows", []))
+        extra = self.breakdown(d, columns, labels, root, name) if kind == "breakdown" else {}
+        rows = extra.pop("rows", ()) + rows
         if kind != "generated" and not rows:
             self.fail("", "a recipe needs at least one [[rows]] entry")
         keys = [r.key for r in rows]
@@ -160,7 +185,33 @@ class _Parser:
             claims=tuple(self.claim(c, set(keys), columns) for c in d.get("claims", [])),
             known=tuple(self.known(k, set(keys), columns) for k in d.get("known", [])),
             generator=d.get("generator"), from_recipes=tuple(d.get("from_recipes", [])),
-            decimals=int(d.get("decimals", 1)), notes=d.get("notes", ""), compare_to=self.compare_to(d, keys))
+            decimals=int(d.get("decimals", 1)), notes=d.get("notes", ""), compare_to=self.compare_to(d, keys), **extra)
+
+    def breakdown(self, d: dict, columns, labels, root: Path, name: str) -> dict:
+        persp = self.need(d, "perspective", str)
+        if persp not in BY_KEY:
+            self.fail("perspective", f"perspective {persp!r} is not one of {', '.join(BY_KEY)}")
+        parts = {str(k): str(v) for k, v in self.need(d, "parts", dict).items()}
+        if set(parts) != set(columns):
+            self.fail("[parts]", f"[parts] must name exactly the columns: missing {sorted(set(columns) - set(parts))}, "
+                                 f"extra {sorted(set(parts) - set(columns))}")
+        fig = dict(d.get("figure", {}))
+        if fig.get("style", "bars") not in ("bars", "lines"):
+            self.fail("style", "[figure] style must be bars or lines")
+        rows: tuple[Row, ...] = ()
+        if "rows_from" in d:
+            source = d["rows_from"]
+            if source == name:
+                self.fail("rows_from", "rows_from names the recipe itself")
+            other = load(source, root)
+            if other.labels != labels:
+                self.fail("rows_from", f"{source}'s labels {list(other.labels)} differ from {list(labels)}")
+            only = d.get("only", [r.key for r in other.rows])
+            for k in only:
+                if k not in [r.key for r in other.rows]:
+                    self.fail(k, f"`only` names row {k!r}, which {source} does not have")
+            rows = tuple(r for r in other.rows if r.key in only)
+        return {"perspective": persp, "parts": parts, "figure": fig, "rows": rows}
 
     def compare_to(self, d: dict, keys: list[str]) -> str | None:
         row = d.get("compare_to")
@@ -177,7 +228,7 @@ class _Parser:
         if cells:
             if metric not in BY_LABEL:
                 self.fail(str(metric), f"row {'/'.join(lab)} uses `cells` and needs a known `metric`")
-        else:
+        elif kind != "breakdown":
             for c in columns:
                 if c not in BY_LABEL and c not in derived:
                     self.fail(c, f"column {c!r} is neither a metric ({', '.join(BY_LABEL)}) nor derived")

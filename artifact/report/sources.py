@@ -6,7 +6,8 @@ local      our own evaluation results: `<results>/eval/**/score.json`, one file 
            config), written by `make eval`. Fields read here: `model` (any catalog id), `dimension` (a key of
            artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`, and the interval: `ci95`, `items`
            and `interval.replicates` (a score.json written before intervals has none: its cells say so, and
-           `make rescore` adds them from the stored replies). Two results for the same model
+           `make rescore` adds them from the stored replies), and the per-scenario values with theirs (`breakdown`,
+           `interval.breakdown`: the breakdown figures). Two results for the same model
            and dimension with different configs are refused, never averaged silently. A LIMIT on the full data
            (DATA=hub or a full copy) is a seeded random sample whose interval says how sure it is: it is used, and
            its cell says so. Other partial scores (the vendored data subset, SAMPLES or MAX_TOKENS caps, missing
@@ -79,6 +80,9 @@ class PublishedScores:
         key = (spec.id, dim.key)
         return self.full.get(key) or self.sheet.get(key)
 
+    def lookup_part(self, spec: catalog.ModelSpec, dim: Dimension, part: str) -> Value | None:
+        return None  # the authors published no per-scenario scores
+
     def models(self) -> set[str]:
         return {m for m, _ in self.sheet} | {m for m, _ in self.full}
 
@@ -87,6 +91,7 @@ class LocalScores:
     def __init__(self, results: Path, partial_ok: bool = False, name: str = "local"):
         self.name = name
         self.values: dict[tuple[str, str], Value] = {}
+        self.parts: dict[tuple[str, str], dict[str, Value]] = {}  # per-scenario values (breakdown recipes)
         self.partial: list[str] = []  # score files left out because they are partial
         for record in read_scores(results):  # the results contract: every record checked on reading
             path = record.path
@@ -106,9 +111,14 @@ class LocalScores:
                 raise ArtifactError(f"two local results for {spec.name} / {dim.label} with different configs "
                                     f"({self.values[key].origin['file']} and {origin['file']}); remove one")
             self.values[key] = Value(value, origin, **interval)
+            self.parts[key] = {name: Value(v, origin, ci, None, reps)
+                               for name, (v, ci, reps) in record.breakdown.items()}
 
     def lookup(self, spec: catalog.ModelSpec, dim: Dimension) -> Value | None:
         return self.values.get((spec.id, dim.key))
+
+    def lookup_part(self, spec: catalog.ModelSpec, dim: Dimension, part: str) -> Value | None:
+        return self.parts.get((spec.id, dim.key), {}).get(part)
 
 
 @lru_cache(maxsize=4)
