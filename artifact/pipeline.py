@@ -132,8 +132,18 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
         log(f"{profile.name}: recorded {record(profile, result)}")
     rep = report.run(profile.name, profile.name, settings.results, profile.root, REPRODUCE / "tolerances.toml")
     report.write(rep, scoped.results)
+    for name in pictures(profile):  # the profile's per-scenario figures, drawn from the same runs
+        drawn = report.write(report.run(name, profile.name, settings.results, profile.root,
+                                        REPRODUCE / "tolerances.toml"), scoped.results)
+        log(f"{profile.name}: drew {', '.join(str(p) for p in drawn if p.suffix == '.png')}")
     log(f"{profile.name}: {time.perf_counter() - t0:.0f} s in all")
     return rep
+
+
+def pictures(profile: Profile) -> list[str]:
+    """The profile's figure recipes beside its table (reproduce/<profile>/*.toml of kind breakdown)."""
+    from .report import recipes
+    return [n for n in recipes.available(profile.root) if recipes.load(n, profile.root).kind == "breakdown"]
 
 
 def record(profile: Profile, result) -> str:

@@ -113,3 +113,31 @@ def test_another_batch_size_never_fails_against_the_recorded_numbers(make_settin
     assert rep.exit_code == 0
     scores = list((settings.results / "demo" / "eval").glob("*/*/*/*/score.json"))
     assert len(scores) == 27 and all(json.loads(p.read_text())["config"]["limit"] for p in scores)
+    # the demo's per-scenario figure, drawn from the same runs: every cell a real value with its interval
+    png = settings.results / "demo" / "figures" / "demo-ood.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    built = json.loads((settings.results / "demo" / "tables" / "demo-ood.json").read_text())
+    assert len(built["cells"]) == 3 * 8 and all(c["value"] is not None and c["ci95"] for c in built["cells"])
+
+
+def test_the_demo_draws_its_per_scenario_figure_from_its_runs(tmp_path):
+    """demo-ood's cells are the demo runs' OOD breakdown values (hand-written records here; the slow test above
+    checks the real run draws it)."""
+    assert pipeline.pictures(demo.DEMO) == ["demo-ood"]
+    recipe = recipes.load("demo-ood", demo.DEMO.root)
+    for i, row in enumerate(recipe.rows):
+        folder = tmp_path / "demo" / "eval" / row.models[0] / "ood"
+        folder.mkdir(parents=True)
+        parts = {p: [10.0 * i + j, 10.0 * i + j + 2, 10.0 * i + j - 2] for j, p in enumerate(recipe.parts.values())}
+        (folder / "score.json").write_text(json.dumps({
+            "model": row.models[0], "dimension": "ood", "score": 40.0, "partial": True, "revision": "r",
+            "config_hash": "c", "ci95": [30.0, 50.0], "items": 100, "interval": {"replicates": [40.0] * 3, "breakdown": {
+                p: {"ci95": [min(v), max(v)], "replicates": v} for p, v in parts.items()}},
+            "breakdown": {p: v[0] for p, v in parts.items()}}))
+    rep = report.run("demo-ood", "demo", tmp_path, demo.DEMO.root, REPRODUCE / "tolerances.toml")
+    assert rep.cells == [] and rep.exit_code == 0  # nothing to diff: the figure is for looking
+    for i, row in enumerate(recipe.rows):
+        for j, c in enumerate(recipe.columns):
+            cell = rep.result.cells[(row.key, c)]
+            assert cell.value == 10.0 * i + j and cell.ci95 is not None
+    assert [p.name for p in report.write(rep, tmp_path / "demo") if p.suffix == ".png"] == ["demo-ood.png"]

@@ -29,7 +29,7 @@ def _dry_run(name: str, source: str, settings, limit: int | None = None) -> int:
         print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
     if name.startswith("fig"):
         print(f"would draw {settings.results / 'figures' / name}.png and .svg from these {len(plan)} cells "
-              "(and the paper's values beside them, where the paper prints them)")
+              "(and the paper's values beside them, where the paper prints them or they were read off its figure)")
     if source == "local":
         _cost(recipe, source, settings, limit)
     return 0

@@ -58,12 +58,15 @@ def draw(plt, s: dict):
 
 
 def caption(s: dict) -> str:
+    pts = [p for ps in s["points"].values() for p in ps]
+    paper = any(not math.isnan(p["paper"]) for p in pts)
     if s["run"] and s["style"] == "lines":
-        return (f"SOURCE={s['source']}: solid lines ours with 95% intervals, dashed lines with hollow markers the "
-                "paper's values (read off its figure)")
+        return (f"SOURCE={s['source']}: solid lines ours with 95% intervals" +
+                (", dashed lines with hollow markers the paper's values (read off its figure)" if paper else ""))
     if s["run"]:
-        return (f"SOURCE={s['source']}: bars ours (dots: each calibration seed; error bars: 95% intervals), black "
-                "ticks the paper's values (read off its figure; hatched: not run here)")
+        return (f"SOURCE={s['source']}: bars ours (error bars: 95% intervals" +
+                ("; dots: each calibration seed" if any(len(p["seeds"]) > 1 for p in pts) else "") + ")" +
+                ("; black ticks the paper's values (read off its figure; hatched: not run here)" if paper else ""))
     return (f"NOT RUN (SOURCE={s['source']}: the paper publishes no per-scenario scores): the paper's values alone, "
             f"read off its figure; make eval PERSPECTIVE={s['perspective']} on these models, then SOURCE=local")
 
@@ -84,7 +87,8 @@ def _bars(plt, s: dict):
     denses = list(dict.fromkeys(p["method"] for p in s["points"][cols[0]] if p["method"].startswith("dense")
                                 and p["method"] != SMALL))
     colors = dict(zip([*methods, *denses], plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    width = 0.8 / max(1, len(methods))
+    at = {x: [m for m in methods if any(p["method"] == m and p["x"] == x for p in s["points"][cols[0]])]
+          for x in s["x"]}  # the methods with a bar at each x, side by side and centred
     for ax, c in zip(axes, cols, strict=False):
         for p in s["points"][c]:
             if p["method"] == SMALL:  # the dense 7b model: a red line across, as the paper draws it
@@ -95,8 +99,9 @@ def _bars(plt, s: dict):
                 continue
             dense = p["method"] in denses
             i = s["x"].index(p["x"])
-            x = i if dense else i - 0.4 + width * (methods.index(p["method"]) + 0.5)
-            w = width if not dense else 0.5
+            width = 0.8 / max(1, len(at[p["x"]]))
+            x = i if dense else i - 0.4 + width * (at[p["x"]].index(p["method"]) + 0.5)
+            w = width if not dense else 0.8 / max(1, max(len(v) for v in at.values()))
             if not math.isnan(p["ours"]):
                 ax.bar(x, p["ours"], w, color=colors[p["method"]], label=p["method"])
                 if len(p["seeds"]) > 1:
@@ -115,7 +120,8 @@ def _bars(plt, s: dict):
         ax.set_xticks(np.arange(len(s["x"])), s["x"])
         ax.set_xlabel(s["xlabel"], fontsize=8)
         ax.set_title(c, fontsize=9)
-        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(0.0, low), max(high, 5.0))  # rates: from 0, never a range of nothing around 0
     axes[0].set_ylabel(s["ylabel"], fontsize=8)
     _legend(fig, axes)
     fig.tight_layout()

@@ -132,6 +132,13 @@ def is_figure(recipe) -> bool:
     return recipe.name in FIGURES or recipe.kind == "breakdown"
 
 
+def names(root: Path | None = None) -> list[str]:
+    """Every recipe that draws a figure, in the paper's order (Figure 9 is drawn with Figure 3)."""
+    from . import recipes
+    root = root or recipes.REPRODUCE
+    return [n for n in recipes.available(root) if is_figure(recipes.load(n, root))]
+
+
 def draw(report, folder: Path) -> list[Path]:
     """Render the figure of `report` into `folder` (PNG and SVG); nothing for a recipe that is not a figure."""
     if not is_figure(report.result.recipe):

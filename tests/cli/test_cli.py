@@ -15,9 +15,12 @@ def test_tables_writes_a_report_and_exits_0(cli, tmp_path):
     r = cli("tables", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "| table3  | published |     54 |" in r.stdout
-    assert (tmp_path / "results" / "tables" / "REPORT.md").read_text().count("\n---\n") == 10
+    assert (tmp_path / "results" / "tables" / "REPORT.md").read_text().count("\n---\n") == 26
     assert {p.stem for p in (tmp_path / "results" / "tables").glob("*.json")} == {
-        "table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig8", "fig10", "fig11"}
+        "table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig8", "fig10", "fig11", "fig4", "fig6",
+        *(f"fig{n}" for n in range(12, 26))}
+    # a replay of a per-scenario figure: every cell NOT-RUN, never a failure
+    assert "| fig12   | published |      0 |      0 |      0 |        24 |" in r.stdout
 
 
 def test_exit_1_on_fail(cli, recipes_copy):

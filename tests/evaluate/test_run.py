@@ -50,15 +50,24 @@ def test_greedy_perspectives_end_to_end(tmp_path, session_store, smol_base):
         assert s["interval"]["resamples"] == 1000 and len(s["interval"]["replicates"]) == 1000, p
         assert s["limit"]["per_task"] == 5 and "seeded random sample" in s["limit"]["sampling"], p
         assert s["config"]["limit_sampling"] == "stratified-v1", p
+    for p, s in scores.items():  # the per-scenario values of the breakdown figures, each with its 1,000 resamples
+        from artifact.evaluate import get
+        assert s["breakdown"] == pytest.approx(get(p).breakdown(s["details"])) and (p == "mmlu") == (not s["breakdown"])
+        for name, v in s["breakdown"].items():
+            part = s["interval"]["breakdown"][name]
+            assert len(part["replicates"]) == 1000 and 0 <= part["ci95"][0] <= part["ci95"][1] <= 100, (p, name)
+    assert {"knowledge/accuracy", "style_fs/refusal"} <= set(scores["ood"]["breakdown"])
+    assert {"zero/error", "evasive/fpr", "jailbreak/refusal"} <= set(scores["ethics"]["breakdown"])
     # a score.json from before intervals: rescored from its stored replies, same score, interval added, no model
     for f in (tmp_path / "all").glob("eval/*/*/*/*/score.json"):
         old = json.loads(f.read_text())
-        f.write_text(json.dumps({k: v for k, v in old.items() if k not in ("ci95", "items", "interval")}))
+        f.write_text(json.dumps({k: v for k, v in old.items() if k not in ("ci95", "items", "interval", "breakdown")}))
     again = subprocess.run([sys.executable, "-m", "artifact", "rescore"], cwd=ROOT, capture_output=True, text=True,
                            env=env(tmp_path, tmp_path / "no-store", "all"), timeout=300)
     assert again.returncode == 0 and "rescored 6 result(s)" in again.stdout and "0 score(s) changed" in again.stdout
     for p, s in score_files(tmp_path / "all").items():
         assert s["score"] == scores[p]["score"] and s["ci95"] == scores[p]["ci95"], p
+        assert s["breakdown"] == scores[p]["breakdown"] and s["interval"]["breakdown"] == scores[p]["interval"]["breakdown"]
         assert s["rescored"]["same_score"] and s["rescored"]["previous_score"] == scores[p]["score"]
 
 

@@ -75,7 +75,8 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def test_every_figure_renders_headless_to_png_and_svg(tmp_path):
-    for name in figures.FIGURES:
+    assert figures.names()[:2] == ["fig2", "fig3"] and len(figures.names()) == len(figures.FIGURES) + 16
+    for name in figures.names():
         rep = _rep(name, tmp_path)
         files = figures.draw(rep, tmp_path / "figures")
         assert [f.name for f in files] == [f"{name}.png", f"{name}.svg"] + (["fig9.png", "fig9.svg"]
@@ -115,9 +116,10 @@ def test_make_report_writes_the_tables_figures_and_html(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "r" / "figures").glob("*.png")) == sorted(
-        f"{n}.png" for n in (*figures.FIGURES, "fig9"))
+        f"{n}.png" for n in (*figures.names(), "fig9"))
     page = (tmp_path / "r" / "tables" / "REPORT.html").read_text()
-    assert page.count("data:image/png;base64,") == len(figures.FIGURES) + 1  # and Figure 9 and "Figure 2" in page and "<table>" in page
+    assert page.count("data:image/png;base64,") == len(figures.names()) + 1  # and Figure 9
+    assert "Figure 2" in page and "Figure 25" in page and "<table>" in page
 
 
 def test_figure_9_is_pearsons_r_of_every_model_against_bits(tmp_path):
@@ -137,3 +139,31 @@ def test_figure_9_is_pearsons_r_of_every_model_against_bits(tmp_path):
                 assert corr[method][c] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-12)
     # the two readings of the paper's recipe give a different picture: GPTQ's Fairness changes sign
     assert figures.correlations(rep, False)["GPTQ"]["Fairness"] > 0 > figures.correlations(rep, True)["GPTQ"]["Fairness"]
+
+
+def test_local_figures_draw_each_cells_interval(tmp_path):
+    """SOURCE=local: the arrays behind the error bars are the cells' 95% intervals (Figure 8 from hand-written score
+    records of the three dense models; the replicates make each interval)."""
+    import json
+
+    from artifact import catalog
+    from artifact.dimensions import BY_LABEL
+    rep0 = _rep("fig8", tmp_path)
+    for i, name in enumerate(["llama-2-13b", "llama-2-13b-chat", "vicuna-13b-v1.3"]):
+        for j, label in enumerate(rep0.result.recipe.columns):
+            key = BY_LABEL[label].key
+            folder = tmp_path / "eval" / name / "0123456789abcdef" / key / "cafe"
+            folder.mkdir(parents=True)
+            reps = [40.0 + i + j + d for d in (0.0, -3.0, 2.0, 4.0, -1.0)]
+            (folder / "score.json").write_text(json.dumps({
+                "model": catalog.get(name).id, "dimension": key, "score": reps[0], "revision": "r",
+                "config_hash": "cafe", "ci95": [min(reps), max(reps)], "items": 50, "interval": {"replicates": reps}}))
+    rep = report.run("fig8", "local", tmp_path, REPRODUCE)
+    s = figures.series(rep)
+    for key, labels in rep.result.rows:
+        cis = s["ci"][labels[0]]
+        for c, ci in zip(rep.result.recipe.columns, cis, strict=True):
+            cell = rep.result.cells[(key, c)]
+            assert cell.ci95 is not None and ci == tuple(cell.ci95)
+    assert [f.name for f in figures.draw(rep, tmp_path / "figures")] == ["fig8.png", "fig8.svg"]
+    assert all(math.isnan(x) for v in figures.series(rep0)["ci"].values() for ci in v for x in ci)  # a replay: none

@@ -4,7 +4,8 @@ from artifact.errors import FileFormatError, UnknownTableError
 from artifact.report import recipes
 
 
-PAPER_ORDER = ["table1", "table2", "table3", "table4", "fig2", "fig3", "fig7", "fig8", "fig10", "fig11"]
+PAPER_ORDER = ["table1", "table2", "table3", "table4", "fig2", "fig3", "fig4", "fig6", "fig7", "fig8", "fig10", "fig11",
+               *(f"fig{n}" for n in range(12, 26))]
 
 
 def test_every_recipe_loads_in_paper_order():
