@@ -171,8 +171,12 @@ class ScoreRecord:
         """The per-scenario values (Figures 4, 6, 12-25): name -> (value, 95% interval, resamples); {} for a record
         written before they existed (`make rescore` adds them)."""
         parts = (self.data.get("interval") or {}).get("breakdown") or {}
+        values = self.data.get("breakdown") or {}
+        if not isinstance(values, dict) or not isinstance(parts, dict):
+            raise FileFormatError(self.path, None, "its per-scenario values (breakdown) are not a JSON object; "
+                                                   "`make rescore` rewrites them from the stored replies")
         out = {}
-        for name, v in (self.data.get("breakdown") or {}).items():
+        for name, v in values.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 p = parts.get(name) or {}
                 reps = p.get("replicates")

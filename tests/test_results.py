@@ -98,3 +98,33 @@ def test_an_impossible_cached_toxicity_score_is_never_folded_in(tmp_path, score)
                     + "\n")
     with pytest.raises(FileFormatError, match=r"x.jsonl:2: score .* is not a probability"):
         scorers.Cache(tmp_path / "cache", "x")
+
+
+def test_a_damaged_breakdown_is_refused_with_the_file(tmp_path):
+    import json
+
+    from artifact.errors import FileFormatError
+    from artifact.results import ScoreRecord
+    path = tmp_path / "score.json"
+    path.write_text(json.dumps({"model": "m", "dimension": "ood", "score": 1.0, "breakdown": ["not", "a", "dict"]}))
+    with pytest.raises(FileFormatError, match="score.json.*breakdown.*make rescore"):
+        ScoreRecord.read(path).breakdown
+    path.write_text(json.dumps({"model": "m", "dimension": "ood", "score": 1.0, "breakdown": {"style/accuracy": 40.0},
+                                "interval": {"breakdown": {"style/accuracy": {"ci95": [30.0, 50.0],
+                                                                              "replicates": [40.0, 35.0]}}}}))
+    assert ScoreRecord.read(path).breakdown == {"style/accuracy": (40.0, (30.0, 50.0), (40.0, 35.0))}
+    path.write_text(json.dumps({"model": "m", "dimension": "ood", "score": 1.0}))  # written before breakdowns
+    assert ScoreRecord.read(path).breakdown == {}
+
+
+def test_score_files_keep_each_list_of_numbers_on_one_line(tmp_path):
+    """1,000 resamples are one line, not 1,000; text that merely looks like a list is never touched."""
+    from artifact.results import write_atomic
+    obj = {"interval": {"replicates": [50.0, 49.5, None, -3e-05] * 250, "breakdown": {"a/b": {"ci95": [1.0, 2.0]}}},
+           "text": ["x [1,  2]", "y"], "empty": [], "nested": [[1, 2], [3, 4]]}
+    path = tmp_path / "score.json"
+    write_atomic(path, obj)
+    text = path.read_text()
+    assert json.loads(text) == obj
+    assert '"replicates": [50.0, 49.5, null, -3e-05, 50.0' in text and '"ci95": [1.0, 2.0]' in text
+    assert '"x [1,  2]"' in text and len(text.splitlines()) < 30
