@@ -93,18 +93,18 @@ def test_the_html_report_loads_offline_with_every_image(tmp_path):
     results = tmp_path / "r"
     md = results / "tables" / "REPORT.md"
     (results / "tables").mkdir(parents=True)
-    for name in figures.FIGURES:
+    for name in figures.names():
         report.write(_rep(name, results), results)
-    md.write_text("# Report\n\n" + "\n\n".join(f"![{n}](../figures/{n}.png)" for n in figures.FIGURES) + "\n")
+    md.write_text("# Report\n\n" + "\n\n".join(f"![{n}](../figures/{n}.png)" for n in figures.names()) + "\n")
     out = html.write(md)
     text = out.read_text()
-    assert text.count("data:image/png;base64,") == len(figures.FIGURES) and "../figures/" not in text
+    assert text.count("data:image/png;base64,") == len(figures.names()) and "../figures/" not in text
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Chromium is not installed (apt-get install chromium): the HTML was checked, not rendered")
     dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
                           "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    n = len(figures.FIGURES)
+    n = len(figures.names())
     assert f'data-images="{n}"' in dom and dom.count('data-loaded="yes"') == n and 'data-loaded="no"' not in dom
 
 
