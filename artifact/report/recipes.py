@@ -195,14 +195,30 @@ class _Parser:
         if set(parts) != set(columns):
             self.fail("[parts]", f"[parts] must name exactly the columns: missing {sorted(set(columns) - set(parts))}, "
                                  f"extra {sorted(set(parts) - set(columns))}")
-        fig = dict(d.get("figure", {}))
+        fig = d.get("figure", {})
+        if not isinstance(fig, dict):
+            self.fail("figure", "[figure] must be a table (style, ncols, ylabel)")
         if fig.get("style", "bars") not in ("bars", "lines"):
             self.fail("style", "[figure] style must be bars or lines")
+        ncols = fig.get("ncols", 3)
+        if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+            self.fail("ncols", f"[figure] ncols must be a whole number of panels per line, not {ncols!r}")
+        if not isinstance(fig.get("ylabel", ""), str):
+            self.fail("ylabel", "[figure] ylabel must be a string")
         rows: tuple[Row, ...] = ()
         if "rows_from" in d:
             source = d["rows_from"]
             if source == name:
                 self.fail("rows_from", "rows_from names the recipe itself")
+            if not isinstance(source, str) or not (root / f"{source}.toml").is_file():
+                self.fail("rows_from", f"rows_from names {source!r}, which is not a recipe ({', '.join(available(root))})")
+            try:  # a chain (or a cycle) of rows_from is not followed: the named recipe must list its rows
+                chained = "rows_from" in tomllib.loads((root / f"{source}.toml").read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError:
+                chained = False  # load() below names that file and its line
+            if chained:
+                self.fail("rows_from", f"rows_from names {source}, which takes its rows from another recipe itself: "
+                                       "name the recipe that lists them")
             other = load(source, root)
             if other.labels != labels:
                 self.fail("rows_from", f"{source}'s labels {list(other.labels)} differ from {list(labels)}")
@@ -211,7 +227,7 @@ class _Parser:
                 if k not in [r.key for r in other.rows]:
                     self.fail(k, f"`only` names row {k!r}, which {source} does not have")
             rows = tuple(r for r in other.rows if r.key in only)
-        return {"perspective": persp, "parts": parts, "figure": fig, "rows": rows}
+        return {"perspective": persp, "parts": parts, "figure": dict(fig), "rows": rows}
 
     def compare_to(self, d: dict, keys: list[str]) -> str | None:
         row = d.get("compare_to")

@@ -50,10 +50,10 @@ def test_greedy_perspectives_end_to_end(tmp_path, session_store, smol_base):
         assert s["interval"]["resamples"] == 1000 and len(s["interval"]["replicates"]) == 1000, p
         assert s["limit"]["per_task"] == 5 and "seeded random sample" in s["limit"]["sampling"], p
         assert s["config"]["limit_sampling"] == "stratified-v1", p
+    from artifact.evaluate import get
     for p, s in scores.items():  # the per-scenario values of the breakdown figures, each with its 1,000 resamples
-        from artifact.evaluate import get
         assert s["breakdown"] == pytest.approx(get(p).breakdown(s["details"])) and (p == "mmlu") == (not s["breakdown"])
-        for name, v in s["breakdown"].items():
+        for name in s["breakdown"]:
             part = s["interval"]["breakdown"][name]
             assert len(part["replicates"]) == 1000 and 0 <= part["ci95"][0] <= part["ci95"][1] <= 100, (p, name)
     assert {"knowledge/accuracy", "style_fs/refusal"} <= set(scores["ood"]["breakdown"])

@@ -168,6 +168,10 @@ def test_fig12s_reference_is_the_paper_read_off_its_figure(tmp_path):
     (lambda t: t.replace('"SST-2" = "sst2/accuracy"\n', ""), "[parts] must name exactly the columns"),
     (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig3"\nonly = ["GPTQ/5"]'), "names row 'GPTQ/5'"),
     (lambda t: t.replace('style = "bars"', 'style = "pie"'), "style must be bars or lines"),
+    (lambda t: t.replace("ncols = 3", 'ncols = "x"'), "ncols must be a whole number"),
+    (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig12"'), "rows_from names the recipe itself"),
+    (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig99"'), "rows_from names 'fig99', which is not a recipe"),
+    (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig13"'), "which takes its rows from another recipe"),
 ])
 def test_bad_breakdown_recipes_are_refused_with_the_line(recipes_copy, edit, message):
     path = recipes_copy / "fig12.toml"
