@@ -15,7 +15,7 @@ import pytest
 from artifact import catalog, report
 from artifact.confidence import ci95
 from artifact.errors import FileFormatError
-from artifact.evaluate import adv_demo, advglue, fairness, ood, privacy, stereotype, toxicity
+from artifact.evaluate import advglue, fairness, ood, privacy, stereotype, toxicity
 from artifact.report import breakdown, figures, recipes
 from artifact.settings import REPRODUCE
 
