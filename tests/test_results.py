@@ -108,7 +108,7 @@ def test_a_damaged_breakdown_is_refused_with_the_file(tmp_path):
     path = tmp_path / "score.json"
     path.write_text(json.dumps({"model": "m", "dimension": "ood", "score": 1.0, "breakdown": ["not", "a", "dict"]}))
     with pytest.raises(FileFormatError, match="score.json.*breakdown.*make rescore"):
-        ScoreRecord.read(path).breakdown
+        _ = ScoreRecord.read(path).breakdown
     path.write_text(json.dumps({"model": "m", "dimension": "ood", "score": 1.0, "breakdown": {"style/accuracy": 40.0},
                                 "interval": {"breakdown": {"style/accuracy": {"ci95": [30.0, 50.0],
                                                                               "replicates": [40.0, 35.0]}}}}))
