@@ -15,7 +15,7 @@ SOURCE ?= published
 # CUDA build elsewhere (which also runs on CPU). For the small CPU-only build on another CPU machine:
 #   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
-TABLES := table1 table2 table3 table4 fig2 fig3 fig7 fig8 fig10 fig11 fig4 fig6 $(addprefix fig,$(shell seq 12 25))
+TABLES := table1 table2 table3 table4 fig2 fig3 fig4 fig6 fig7 fig8 fig10 fig11 $(addprefix fig,$(shell seq 12 25))
 # Yes/no variables: 0, no, false and off mean no (`make demo DRY_RUN=0` is not a dry run).
 NO := 0 no false off No False Off NO FALSE OFF
 override DRY_RUN := $(filter-out $(NO),$(DRY_RUN))
@@ -154,28 +154,32 @@ table3: ## Table 3, LLAMA2 Chat 7b/13b/70b, GPTQ 4-bit vs dense: MMLU + 8 trust 
 table4: ## Table 4, MT-Bench of LLAMA2-13b-Chat under GPTQ/AWQ 3/4/8 bits
 fig2: ## Figure 2, relative score differences of 7b-sized models vs dense 13b
 fig3: ## Figure 3 data, LLAMA2-13b-Chat scores vs bits (mean and std over seeds)
-fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
-fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
-fig8: ## Figure 8, radar chart of the three dense 13b models
-fig11: ## Figure 11 data, Vicuna-13b scores vs bits
 fig4: ## Figure 4, Ethics per task vs bits, GPTQ LLAMA2-13b-Chat (per-scenario: SOURCE=local)
 fig6: ## Figure 6, Fairness EOD and refusal vs bits, 0/16/32 shots (per-scenario: SOURCE=local)
+fig7: ## Figure 7, per-seed differences of 3-bit LLAMA2-13b-Chat
+fig8: ## Figure 8, radar chart of the three dense 13b models
+fig10: ## Figure 10 data, LLAMA2-13b scores vs bits
+fig11: ## Figure 11 data, Vicuna-13b scores vs bits
 fig12: ## Figure 12, AdvGLUE++ accuracy per task (per-scenario: SOURCE=local)
-fig13: ## Figure 13, Adv Demo accuracy per family (per-scenario)
-fig14: ## Figure 14, Adv Demo rejection rate per family (per-scenario)
-fig15: ## Figure 15, OOD accuracy per scenario (per-scenario)
-fig16: ## Figure 16, OOD refusal rate per scenario (per-scenario)
-fig17: ## Figure 17, Fairness zero-shot DPD/EOD/refusal by base rate (per-scenario)
-fig18: ## Figure 18, Fairness 16/32-shot DPD/EOD/refusal (per-scenario)
-fig19: ## Figure 19, Ethics accuracy/FPR/refusal per task (per-scenario)
-fig20: ## Figure 20, Privacy leakage per part (per-scenario)
-fig21: ## Figure 21, Privacy rejection per part (per-scenario)
-fig22: ## Figure 22, Stereotype score per system prompt (per-scenario)
-fig23: ## Figure 23, Stereotype rejection per system prompt (per-scenario)
-fig24: ## Figure 24, Toxicity per prompt set and system prompt (per-scenario)
-fig25: ## Figure 25, Toxicity refusal per prompt set and system prompt (per-scenario)
+fig13: ## Figure 13, Adv Demo accuracy per family (per-scenario: SOURCE=local)
+fig14: ## Figure 14, Adv Demo rejection rate per family (per-scenario: SOURCE=local)
+fig15: ## Figure 15, OOD accuracy per scenario (per-scenario: SOURCE=local)
+fig16: ## Figure 16, OOD refusal rate per scenario (per-scenario: SOURCE=local)
+fig17: ## Figure 17, Fairness zero-shot DPD/EOD/refusal by base rate (per-scenario: SOURCE=local)
+fig18: ## Figure 18, Fairness 16/32-shot DPD/EOD/refusal (per-scenario: SOURCE=local)
+fig19: ## Figure 19, Ethics accuracy/FPR/refusal per task (per-scenario: SOURCE=local)
+fig20: ## Figure 20, Privacy leakage per part (per-scenario: SOURCE=local)
+fig21: ## Figure 21, Privacy rejection per part (per-scenario: SOURCE=local)
+fig22: ## Figure 22, Stereotype score per system prompt (per-scenario: SOURCE=local)
+fig23: ## Figure 23, Stereotype rejection per system prompt (per-scenario: SOURCE=local)
+fig24: ## Figure 24, Toxicity per prompt set and system prompt (per-scenario: SOURCE=local)
+fig25: ## Figure 25, Toxicity refusal per prompt set and system prompt (per-scenario: SOURCE=local)
 $(TABLES): $(NEEDS)
 	$(ART) table $@ --source $(call q,$(SOURCE)) $(if $(DRY_RUN),--dry-run) $(if $(LIMIT),--limit $(call q,$(LIMIT)))
+
+# a table or figure the paper has but this artifact does not make (Figures 1 and 5 are a diagram and an example)
+fig% table%:
+	@echo "error: there is no target $@; the tables and figures are: $(TABLES) (make help says what each is)" >&2; exit 2
 
 diff: $(NEEDS) ## per-cell diff of one table against the paper: make diff TABLE=table3
 	@test -n $(call q,$(TABLE)) || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -146,8 +147,9 @@ class ScoreRecord:
             if not isinstance(data.get(k), str):
                 raise FileFormatError(path, None, f"the score record has no {k!r}")
         s = data.get("score")
-        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float))):
-            raise FileFormatError(path, None, f"score {s!r} is not a number")
+        if s is not None and not _number(s):
+            raise FileFormatError(path, None, f"score {s!r} is not a finite number")
+        _check_numbers(path, data)
         return cls(path, data)
 
     model = property(lambda self: self.data["model"])
@@ -171,17 +173,13 @@ class ScoreRecord:
         """The per-scenario values (Figures 4, 6, 12-25): name -> (value, 95% interval, resamples); {} for a record
         written before they existed (`make rescore` adds them)."""
         parts = (self.data.get("interval") or {}).get("breakdown") or {}
-        values = self.data.get("breakdown") or {}
-        if not isinstance(values, dict) or not isinstance(parts, dict):
-            raise FileFormatError(self.path, None, "its per-scenario values (breakdown) are not a JSON object; "
-                                                   "`make rescore` rewrites them from the stored replies")
+        values = self.data.get("breakdown") or {}  # their types were checked on reading (_check_numbers)
         out = {}
         for name, v in values.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                p = parts.get(name) or {}
-                reps = p.get("replicates")
-                out[name] = (float(v), tuple(p["ci95"]) if p.get("ci95") else None,
-                             tuple(reps) if reps and None not in reps else None)
+            p = parts.get(name) or {}
+            reps = p.get("replicates")
+            out[name] = (float(v), tuple(p["ci95"]) if p.get("ci95") else None,
+                         tuple(reps) if reps and None not in reps else None)
         return out
 
     @property
@@ -200,6 +198,43 @@ class ScoreRecord:
                 "code_commit": (self.data.get("provenance") or {}).get("code_commit"),
                 **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "judge",
                                                   "limit")}}
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_numbers(path: Path, data: dict) -> None:
+    """The numbers a report reads from a score record (intervals, resamples, per-scenario values) are numbers, or a
+    damaged file is named in one sentence instead of failing somewhere in the arithmetic."""
+    def bad(what: str):
+        raise FileFormatError(path, None, f"{what}; `make rescore` rewrites it from the stored replies")
+
+    def interval(ci, what: str) -> None:
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(_number(x) for x in ci)):
+            bad(f"{what} {ci!r} is not a [low, high] pair of numbers")
+
+    def resamples(reps, what: str) -> None:
+        if reps is not None and not (isinstance(reps, list) and all(x is None or _number(x) for x in reps)):
+            bad(f"{what} is not a list of numbers")
+
+    interval(data.get("ci95"), "ci95")
+    iv = data.get("interval")
+    if iv is not None and not isinstance(iv, dict):
+        bad("its interval is not a JSON object")
+    iv = iv or {}
+    resamples(iv.get("replicates"), "interval.replicates")
+    values, parts = data.get("breakdown") or {}, iv.get("breakdown") or {}
+    if not isinstance(values, dict) or not isinstance(parts, dict):
+        bad("its per-scenario values (breakdown) are not a JSON object")
+    for name, v in values.items():
+        if not _number(v):
+            bad(f"per-scenario value {name!r} is {v!r}, not a finite number")
+    for name, p in parts.items():
+        if not isinstance(p, dict):
+            bad(f"interval.breakdown.{name} is not a JSON object")
+        interval(p.get("ci95"), f"interval.breakdown.{name}.ci95")
+        resamples(p.get("replicates"), f"interval.breakdown.{name}.replicates")
 
 
 def read_scores(results: Path, model: str | None = None) -> list[ScoreRecord]:

@@ -44,8 +44,18 @@ def test_a_record_from_before_versioning_is_read_and_a_newer_one_refused(tmp_pat
         results.read_scores(tmp_path)
 
 
-@pytest.mark.parametrize("bad, says", [({"score": "high"}, "is not a number"), ({"score": True}, "is not a number"),
-                                       ({"model": None}, "has no 'model'")])
+@pytest.mark.parametrize("bad, says", [
+    ({"score": "high"}, "is not a finite number"), ({"score": True}, "is not a finite number"),
+    ({"score": float("nan")}, "is not a finite number"), ({"model": None}, "has no 'model'"),
+    ({"ci95": 5.0}, "ci95 5.0 is not a .low, high. pair"), ({"interval": [1, 2]}, "interval is not a JSON object"),
+    ({"interval": {"replicates": "abcde"}}, "interval.replicates is not a list of numbers"),
+    ({"interval": {"replicates": ["1", "2"]}}, "interval.replicates is not a list of numbers"),
+    ({"breakdown": {"a/b": "12.5"}}, "per-scenario value 'a/b' is '12.5', not a finite number"),
+    ({"breakdown": {"a/b": float("inf")}}, "per-scenario value 'a/b' is inf"),
+    ({"interval": {"breakdown": {"a/b": [1, 2]}}}, "interval.breakdown.a/b is not a JSON object"),
+    ({"interval": {"breakdown": {"a/b": {"ci95": 5.0}}}}, "interval.breakdown.a/b.ci95 5.0 is not"),
+    ({"interval": {"breakdown": {"a/b": {"replicates": [[1.0]]}}}}, "interval.breakdown.a/b.replicates is not"),
+])
 def test_an_impossible_record_is_named_not_used(tmp_path, bad, says):
     _write(tmp_path, bad)
     with pytest.raises(FileFormatError, match=says):

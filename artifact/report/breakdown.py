@@ -166,5 +166,6 @@ def _legend(fig, axes) -> None:
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, h)
-    fig.legend(seen.values(), seen.keys(), loc="upper center", ncol=min(6, len(seen)), fontsize=8,
-               bbox_to_anchor=(0.5, 0.0))
+    if seen:  # nothing at all to draw (no local value and no paper value) leaves no legend
+        fig.legend(seen.values(), seen.keys(), loc="upper center", ncol=min(6, len(seen)), fontsize=8,
+                   bbox_to_anchor=(0.5, 0.0))

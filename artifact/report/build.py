@@ -129,10 +129,15 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
             cell.note = (f"the paper publishes no per-scenario scores: evaluate {', '.join(models)} "
                          f"(make eval PERSPECTIVE={dim.key}) and build this figure with SOURCE=local")
         elif part:
-            old = [n for n in missing if scores.lookup(catalog.get(n), dim) is not None]
+            scored = [catalog.get(n) for n in missing if scores.lookup(catalog.get(n), dim) is not None]
+            old = [m.name for m in scored if not scores.part_names(m, dim)]
             if old:
-                cell.note += (f" ({', '.join(old)} scored {dim.label} before per-scenario values existed: "
-                              "make rescore adds them)")
+                cell.note += (f" ({', '.join(old)} scored {dim.label} without per-scenario values: written before "
+                              "they existed, `make rescore` adds them)")
+            other = sorted({p for m in scored for p in scores.part_names(m, dim)})
+            if other and len(old) < len(scored):
+                cell.note += (f" (its per-scenario values are {', '.join(other)}: a typo in the recipe, or older code "
+                              f"that had no {part!r}? `make rescore` recomputes them)")
     _interval(cell, scores.name != "published", base)
     return _clean(cell)
 

@@ -97,8 +97,12 @@ def correlations(report, with_dense: bool) -> dict:
     for method, by_dim in points.items():
         for c, pts in by_dim.items():
             pts = pts + ([(16.0, v) for v in dense.get(c, [])] if with_dense else [])
+            if len(pts) < 3:  # a local run of only some models: no correlation to draw
+                out.setdefault(method, {})[c] = math.nan
+                continue
             x, y = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
-            out.setdefault(method, {})[c] = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 else math.nan
+            out.setdefault(method, {})[c] = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 and np.std(x) > 0 \
+                else math.nan
     return out
 
 

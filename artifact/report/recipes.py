@@ -185,7 +185,13 @@ class _Parser:
             claims=tuple(self.claim(c, set(keys), columns) for c in d.get("claims", [])),
             known=tuple(self.known(k, set(keys), columns) for k in d.get("known", [])),
             generator=d.get("generator"), from_recipes=tuple(d.get("from_recipes", [])),
-            decimals=int(d.get("decimals", 1)), notes=d.get("notes", ""), compare_to=self.compare_to(d, keys), **extra)
+            decimals=self.decimals(d), notes=d.get("notes", ""), compare_to=self.compare_to(d, keys), **extra)
+
+    def decimals(self, d: dict) -> int:
+        n = d.get("decimals", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 6:
+            self.fail("decimals", f"decimals must be a whole number from 0 to 6, not {n!r}")
+        return n
 
     def breakdown(self, d: dict, columns, labels, root: Path, name: str) -> dict:
         persp = self.need(d, "perspective", str)
@@ -201,8 +207,8 @@ class _Parser:
         if fig.get("style", "bars") not in ("bars", "lines"):
             self.fail("style", "[figure] style must be bars or lines")
         ncols = fig.get("ncols", 3)
-        if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-            self.fail("ncols", f"[figure] ncols must be a whole number of panels per line, not {ncols!r}")
+        if isinstance(ncols, bool) or not isinstance(ncols, int) or not 1 <= ncols <= 8:
+            self.fail("ncols", f"[figure] ncols must be a whole number of panels per line, 1 to 8, not {ncols!r}")
         if not isinstance(fig.get("ylabel", ""), str):
             self.fail("ylabel", "[figure] ylabel must be a string")
         rows: tuple[Row, ...] = ()
@@ -223,6 +229,8 @@ class _Parser:
             if other.labels != labels:
                 self.fail("rows_from", f"{source}'s labels {list(other.labels)} differ from {list(labels)}")
             only = d.get("only", [r.key for r in other.rows])
+            if not isinstance(only, list) or not all(isinstance(k, str) for k in only):
+                self.fail("only", 'only must be a list of row keys, e.g. only = ["GPTQ/3", "dense 13b/16"]')
             for k in only:
                 if k not in [r.key for r in other.rows]:
                     self.fail(k, f"`only` names row {k!r}, which {source} does not have")

@@ -83,6 +83,9 @@ class PublishedScores:
     def lookup_part(self, spec: catalog.ModelSpec, dim: Dimension, part: str) -> Value | None:
         return None  # the authors published no per-scenario scores
 
+    def part_names(self, spec: catalog.ModelSpec, dim: Dimension) -> list[str]:
+        return []
+
     def models(self) -> set[str]:
         return {m for m, _ in self.sheet} | {m for m, _ in self.full}
 
@@ -119,6 +122,10 @@ class LocalScores:
 
     def lookup_part(self, spec: catalog.ModelSpec, dim: Dimension, part: str) -> Value | None:
         return self.parts.get((spec.id, dim.key), {}).get(part)
+
+    def part_names(self, spec: catalog.ModelSpec, dim: Dimension) -> list[str]:
+        """The per-scenario values its score of `dim` holds (none: scored before they existed, or MMLU)."""
+        return sorted(self.parts.get((spec.id, dim.key), {}))
 
 
 @lru_cache(maxsize=4)

@@ -112,7 +112,14 @@ def test_local_cells_are_seed_means_with_replicate_wise_intervals(tmp_path):
     assert cells[("dense 13b/16", "MNLI")].value == 21.0
     assert cells[("GPTQ/4", "MNLI")].value is None  # not evaluated
     old = cells[("dense 13b/16", "SST-2")]
-    assert old.value is None and "before per-scenario values existed: make rescore" in old.note
+    assert old.value is None and "values are mnli/accuracy, qqp/accuracy: a typo in the recipe" in old.note
+    assert "make rescore" in old.note
+    folder = tmp_path / "eval" / "llama-2-7b-chat" / "0123456789abcdef" / "advglue" / "cafe"  # a record from before
+    folder.mkdir(parents=True)
+    (folder / "score.json").write_text(json.dumps({"model": catalog.get("llama-2-7b-chat").id, "dimension": "advglue",
+                                                   "score": 40.0, "revision": "r", "config_hash": "cafe"}))
+    note = report.run("fig12", "local", tmp_path, REPRODUCE).result.cells[("dense 7b/16", "MNLI")].note
+    assert "without per-scenario values: written before they existed, `make rescore` adds them" in note
     diff = {(c.row, c.column): c for c in rep.cells}
     # the verdict rule of every local cell, with the perspective's own tolerance (AdvGLUE++: 1.9 points)
     d = diff[("GPTQ/3", "MNLI")]

@@ -167,3 +167,14 @@ def test_local_figures_draw_each_cells_interval(tmp_path):
             assert cell.ci95 is not None and ci == tuple(cell.ci95)
     assert [f.name for f in figures.draw(rep, tmp_path / "figures")] == ["fig8.png", "fig8.svg"]
     assert all(math.isnan(x) for v in figures.series(rep0)["ci"].values() for ci in v for x in ci)  # a replay: none
+
+
+def test_figures_of_a_local_run_that_covers_few_models_still_draw(tmp_path):
+    """`make report SOURCE=local` on an empty or partial results folder: every figure drawn (empty where nothing
+    was run), Figure 9 without correlations rather than an error."""
+    for name in figures.names():
+        rep = report.run(name, "local", tmp_path, REPRODUCE)
+        files = figures.draw(rep, tmp_path / "figures")
+        assert files and all(f.stat().st_size > 0 for f in files), name
+    rep = report.run("fig3", "local", tmp_path, REPRODUCE)
+    assert all(math.isnan(r) for by in figures.correlations(rep, True).values() for r in by.values())
