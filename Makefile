@@ -128,7 +128,7 @@ lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter])
 test-faults: $(NEEDS) ## the fault-injection suite: kill -9 at every commit point, planted corruptions, a hostile loopback Hub, two runs at once, bad input, sentinel secrets (about 4 minutes here)
 	$(IN) $(PYX) -m pytest -q -m fault
 
-test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL , the Slurm sweeps, the local judge (about 20 minutes on 2 cores)
+test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size must never FAIL; the Slurm sweeps, the local judge (about 20 minutes on 2 cores)
 	$(IN) $(PYX) -m pytest -q -m slow
 
 models: $(NEEDS) ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
