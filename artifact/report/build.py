@@ -24,9 +24,11 @@ class Cell:
     ci95: tuple[float, float] | None = None  # local cells: 95% interval, from the inputs' bootstrap replicates
     items: int | None = None  # local cells: scored items behind the value (summed over the cell's models)
     replicates: tuple | None = field(default=None, repr=False)  # not written out: the arithmetic of the interval
+    # not written out: each input's own resamples, in the order of `inputs` (Figure 9 correlates models, not cells)
+    input_replicates: tuple | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "replicates"}
+        return {k: v for k, v in vars(self).items() if k not in ("replicates", "input_replicates")}
 
 
 @dataclass
@@ -73,8 +75,7 @@ def _interval(cell: Cell, local: bool, base: list[dict] = ()) -> None:
 
 
 def _clean(cell: Cell) -> Cell:
-    for i in cell.inputs:
-        i.pop("_replicates", None)
+    cell.input_replicates = tuple(i.pop("_replicates", None) for i in cell.inputs)
     return cell
 
 

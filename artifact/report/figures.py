@@ -79,30 +79,51 @@ def series(report) -> dict:
     return {"kind": "lines", "columns": columns, "groups": groups, "title": r.recipe.title, "source": r.source}
 
 
-def correlations(report, with_dense: bool) -> dict:
-    """Figure 9's data from Figure 3's cells: {method: {dimension: r}}, each model (seed) one (bits, score) point;
-    with_dense adds the dense 13b model at 16 bits to every method."""
-    import numpy as np
+def _points(report, with_dense: bool) -> dict[str, dict[str, list[tuple]]]:
+    """Figure 9's points from Figure 3's cells: {method: {dimension: [(bits, score, resamples or None)]}}, each model
+    (calibration seed) one point; with_dense adds the dense 13b model at 16 bits to every method."""
     r = report.result
     points: dict[str, dict[str, list]] = {}
-    dense = {}
+    dense: dict[str, list] = {}
     for key, labels in r.rows:
         for c in r.recipe.columns:
-            vals = [i["value"] for i in r.cells[(key, c)].inputs if isinstance(i["value"], (int, float))]
+            cell = r.cells[(key, c)]
+            reps = cell.input_replicates or (None,) * len(cell.inputs)
+            vals = [(i["value"], rep) for i, rep in zip(cell.inputs, reps, strict=True)
+                    if isinstance(i["value"], (int, float))]
             if labels[0] == "dense 13b":
                 dense[c] = vals
             elif not labels[0].startswith("dense"):
-                points.setdefault(labels[0], {}).setdefault(c, []).extend((float(labels[1]), v) for v in vals)
-    out: dict[str, dict[str, float]] = {}
-    for method, by_dim in points.items():
-        for c, pts in by_dim.items():
-            pts = pts + ([(16.0, v) for v in dense.get(c, [])] if with_dense else [])
-            if len(pts) < 3:  # a local run of only some models: no correlation to draw
-                out.setdefault(method, {})[c] = math.nan
-                continue
-            x, y = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
-            out.setdefault(method, {})[c] = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 and np.std(x) > 0 \
-                else math.nan
+                points.setdefault(labels[0], {}).setdefault(c, []).extend((float(labels[1]), v, rep)
+                                                                          for v, rep in vals)
+    return {m: {c: pts + ([(16.0, v, rep) for v, rep in dense.get(c, [])] if with_dense else [])
+                for c, pts in by.items()} for m, by in points.items()}
+
+
+def _r(x, y) -> float:
+    import numpy as np
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return float(np.corrcoef(x, y)[0, 1]) if len(x) >= 3 and np.std(x) > 0 and np.std(y) > 0 else math.nan
+
+
+def correlations(report, with_dense: bool) -> dict:
+    """Figure 9's data: {method: {dimension: Pearson r of bits and score}} (NaN with fewer than 3 points, as a local
+    run covering few models has)."""
+    return {m: {c: _r([p[0] for p in pts], [p[1] for p in pts]) for c, pts in by.items()}
+            for m, by in _points(report, with_dense).items()}
+
+
+def correlation_intervals(report, with_dense: bool) -> dict:
+    """Local runs: {method: {dimension: 95% interval of r}}, r recomputed on each bootstrap resample of every model's
+    score (the models were resampled alike, so the resamples pair up); None where a point has no resamples."""
+    from .uncertainty import ci95
+    out: dict[str, dict] = {}
+    for m, by in _points(report, with_dense).items():
+        for c, pts in by.items():
+            reps = [p[2] for p in pts]
+            ok = len(pts) >= 3 and None not in reps and len({len(r) for r in reps}) == 1
+            rs = [_r([p[0] for p in pts], column) for column in zip(*reps, strict=True)] if ok else []
+            out.setdefault(m, {})[c] = ci95(rs) if rs and not any(math.isnan(x) for x in rs) else None
     return out
 
 
@@ -112,9 +133,13 @@ def _fig9(plt, report, folder: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
     for ax, with_dense in zip(axes, (False, True), strict=True):
         corr = correlations(report, with_dense)
+        cis = correlation_intervals(report, with_dense) if report.result.source != "published" else {}
         x = np.arange(len(cols))
         for i, (method, by_dim) in enumerate(corr.items()):
-            ax.bar(x - 0.2 + 0.4 * i, [by_dim.get(c, math.nan) for c in cols], 0.4, label=method)
+            pos = x - 0.2 + 0.4 * i
+            ax.bar(pos, [by_dim.get(c, math.nan) for c in cols], 0.4, label=method)
+            _errorbars(ax, pos, [by_dim.get(c, math.nan) for c in cols],
+                       [cis.get(method, {}).get(c) or (math.nan, math.nan) for c in cols])
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set_xticks(x, cols, rotation=45, fontsize=8)
         ax.set_title("3, 4, 8 bits and the dense 16-bit model" if with_dense else "3, 4 and 8 bits (our choice)",

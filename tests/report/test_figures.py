@@ -178,3 +178,36 @@ def test_figures_of_a_local_run_that_covers_few_models_still_draw(tmp_path):
         assert files and all(f.stat().st_size > 0 for f in files), name
     rep = report.run("fig3", "local", tmp_path, REPRODUCE)
     assert all(math.isnan(r) for by in figures.correlations(rep, True).values() for r in by.values())
+
+
+def test_figure_9_of_a_local_run_has_intervals_from_the_models_resamples(tmp_path):
+    """r recomputed on resample b of every model's score, for each b: the 2.5th-97.5th percentiles are r's interval."""
+    import json
+
+    import numpy as np
+
+    from artifact import catalog
+    from artifact.confidence import ci95
+    rep0 = _rep("fig3", tmp_path)
+    reps = {}
+    for row in rep0.result.recipe.rows:
+        for k, name in enumerate(row.models):
+            bits = 16.0 if row.labels[0].startswith("dense") else float(row.labels[1])
+            r = [50.0 + 2 * bits + k + d for d in (0.0, -4.0, 3.0, 6.0, -2.0)]
+            reps[name] = (bits, r)
+            folder = tmp_path / "eval" / name / "0123456789abcdef" / "mmlu" / "cafe"
+            folder.mkdir(parents=True)
+            (folder / "score.json").write_text(json.dumps({
+                "model": catalog.get(name).id, "dimension": "mmlu", "score": r[0], "revision": "r",
+                "config_hash": "cafe", "ci95": [min(r), max(r)], "items": 50, "interval": {"replicates": r}}))
+    rep = report.run("fig3", "local", tmp_path, REPRODUCE)
+    for with_dense in (False, True):
+        got = figures.correlation_intervals(rep, with_dense)["GPTQ"]["MMLU"]
+        pts = [v for n, v in reps.items() if "gptq" in n or (with_dense and n == "llama-2-13b-chat")]
+        x = [b for b, _ in pts]
+        want = ci95([np.corrcoef(x, [r[i] for _, r in pts])[0, 1] for i in range(5)])
+        assert got == pytest.approx(want)
+        assert figures.correlations(rep, with_dense)["GPTQ"]["MMLU"] == pytest.approx(
+            np.corrcoef(x, [r[0] for _, r in pts])[0, 1])
+    assert figures.correlation_intervals(rep, False)["GPTQ"]["Ethics"] is None  # not evaluated: no interval
+    assert [f.name for f in figures.draw(rep, tmp_path / "figures")][-2:] == ["fig9.png", "fig9.svg"]
