@@ -67,8 +67,10 @@ def caption(s: dict) -> str:
         return (f"SOURCE={s['source']}: bars ours (error bars: 95% intervals" +
                 ("; dots: each calibration seed" if any(len(p["seeds"]) > 1 for p in pts) else "") + ")" +
                 ("; black ticks the paper's values (read off its figure; hatched: not run here)" if paper else ""))
-    return (f"NOT RUN (SOURCE={s['source']}: the paper publishes no per-scenario scores): the paper's values alone, "
-            f"read off its figure; make eval PERSPECTIVE={s['perspective']} on these models, then SOURCE=local")
+    why = "the paper publishes no per-scenario scores" if s["source"] == "published" else \
+        "no local run of these models has per-scenario values yet"
+    return (f"NOT RUN (SOURCE={s['source']}: {why}): the paper's values alone, read off its figure; make eval "
+            f"PERSPECTIVE={s['perspective']} on these models, then SOURCE=local")
 
 
 def _grid(plt, n: int, ncols: int):

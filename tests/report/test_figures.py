@@ -178,6 +178,9 @@ def test_figures_of_a_local_run_that_covers_few_models_still_draw(tmp_path):
         assert files and all(f.stat().st_size > 0 for f in files), name
     rep = report.run("fig3", "local", tmp_path, REPRODUCE)
     assert all(math.isnan(r) for by in figures.correlations(rep, True).values() for r in by.values())
+    from artifact.report import breakdown
+    s = breakdown.series(report.run("fig12", "local", tmp_path, REPRODUCE))
+    assert "no local run of these models has per-scenario values yet" in breakdown.caption(s)
 
 
 def test_figure_9_of_a_local_run_has_intervals_from_the_models_resamples(tmp_path):
