@@ -141,9 +141,9 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
 
 
 def pictures(profile: Profile) -> list[str]:
-    """The profile's figure recipes beside its table (reproduce/<profile>/*.toml of kind breakdown)."""
-    from .report import recipes
-    return [n for n in recipes.available(profile.root) if recipes.load(n, profile.root).kind == "breakdown"]
+    """The profile's figure recipes beside its table (reproduce/<profile>/*.toml that draw a figure)."""
+    from .report import figures
+    return figures.names(profile.root)
 
 
 def record(profile: Profile, result) -> str:

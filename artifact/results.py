@@ -165,8 +165,7 @@ class ScoreRecord:
 
     @property
     def replicates(self) -> tuple | None:
-        reps = (self.data.get("interval") or {}).get("replicates")
-        return tuple(reps) if reps and None not in reps else None
+        return _resamples((self.data.get("interval") or {}).get("replicates"))
 
     @property
     def breakdown(self) -> dict[str, tuple[float, tuple | None, tuple | None]]:
@@ -177,9 +176,7 @@ class ScoreRecord:
         out = {}
         for name, v in values.items():
             p = parts.get(name) or {}
-            reps = p.get("replicates")
-            out[name] = (float(v), tuple(p["ci95"]) if p.get("ci95") else None,
-                         tuple(reps) if reps and None not in reps else None)
+            out[name] = (float(v), tuple(p["ci95"]) if p.get("ci95") else None, _resamples(p.get("replicates")))
         return out
 
     @property
@@ -198,6 +195,11 @@ class ScoreRecord:
                 "code_commit": (self.data.get("provenance") or {}).get("code_commit"),
                 **{k: self.data.get(k) for k in ("revision", "scorer", "config_hash", "toxicity_scorer", "judge",
                                                   "limit")}}
+
+
+def _resamples(reps) -> tuple | None:
+    """A bootstrap's resamples, or None where there are none or one of them had no value."""
+    return tuple(reps) if reps and None not in reps else None
 
 
 def _number(v) -> bool:

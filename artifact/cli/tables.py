@@ -8,7 +8,7 @@ from tabulate import tabulate
 from .. import report
 from ..report import build as build_mod
 from ..report import diff as diff_mod
-from ..report import recipes, render, sources, tolerances
+from ..report import figures, recipes, render, sources, tolerances
 
 
 def _source(args, settings, name: str) -> str:
@@ -27,7 +27,7 @@ def _dry_run(name: str, source: str, settings, limit: int | None = None) -> int:
     print(f"\n{sum(p['available'] for p in plan)} of {len(plan)} cells can be made from SOURCE={source}.")
     if missing:
         print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
-    if name.startswith("fig"):
+    if figures.is_figure(recipe):
         print(f"would draw {settings.results / 'figures' / name}.png and .svg from these {len(plan)} cells "
               "(and the paper's values beside them, where the paper prints them or they were read off its figure)")
     if source == "local":
@@ -60,13 +60,14 @@ def _cost(recipe, source: str, settings, limit: int | None) -> None:
           + PLAN_NOTE)
 
 
-def _run_table(name: str, source: str, settings, quiet: bool) -> report.Report:
+def _run_table(name: str, source: str, settings, quiet: bool) -> tuple[report.Report, list]:
+    """The table built, diffed and written; (its report, the files written)."""
     rep = report.run(name, source, settings.results, settings.recipes)
     paths = report.write(rep, settings.results)
     if not quiet:
         print(rep.summary())
         print(f"\nWrote {', '.join(str(p) for p in paths)}")
-    return rep
+    return rep, paths
 
 
 def cmd_table(args, settings) -> int:
@@ -76,16 +77,15 @@ def cmd_table(args, settings) -> int:
         limit_for(args.limit, "")  # the one LIMIT check and its sentence
     if args.dry_run:
         return _dry_run(args.name, source, settings, args.limit)
-    return _run_table(args.name, source, settings, args.quiet).exit_code
+    return _run_table(args.name, source, settings, args.quiet)[0].exit_code
 
 
 def cmd_tables(args, settings) -> int:
     overview, worst, summaries = [], 0, []
     for name in recipes.available(settings.recipes):
-        rep = _run_table(name, args.source or "published", settings, quiet=True)
-        pictures = [settings.results / "figures" / f"{n}.png" for n in ([name, "fig9"] if name == "fig3" else [name])]
-        summaries.append(rep.summary() + "".join(f"\n\n![{p.stem}](../figures/{p.name})" for p in pictures
-                                                 if p.is_file()))
+        rep, paths = _run_table(name, args.source or "published", settings, quiet=True)
+        summaries.append(rep.summary() + "".join(f"\n\n![{p.stem}](../figures/{p.name})" for p in paths
+                                                 if p.suffix == ".png"))
         c = diff_mod.counts(rep.cells)
         k = diff_mod.counts(rep.claims)
         overview.append((name, rep.result.source, *(c[v] for v in diff_mod.VERDICTS),

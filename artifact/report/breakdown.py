@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import math
 
+from .figures import _ci, _errorbars, _num
+
 SMALL = "dense 7b"  # drawn as a red line across every panel, as the paper draws the 7b model
-
-
-def _num(v) -> float:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
 
 def series(report) -> dict:
@@ -36,7 +34,7 @@ def series(report) -> dict:
         for key, labels in r.rows:
             cell = r.cells[(key, c)]
             pts.append({"method": labels[0], "x": labels[1], "ours": _num(cell.value),
-                        "ci": tuple(cell.ci95) if cell.ci95 else (math.nan, math.nan),
+                        "ci": _ci(cell),
                         "seeds": [_num(i["value"]) for i in cell.inputs if i["role"] != "baseline"]
                         if cell.value is not None else [],
                         "paper": ref.get((key, c), math.nan)})
@@ -108,10 +106,7 @@ def _bars(plt, s: dict):
                 ax.bar(x, p["ours"], w, color=colors[p["method"]], label=p["method"])
                 if len(p["seeds"]) > 1:
                     ax.scatter([x] * len(p["seeds"]), p["seeds"], s=6, color="black", zorder=4)
-                lo, hi = p["ci"]
-                if not (math.isnan(lo) or math.isnan(hi)):
-                    ax.errorbar(x, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", ecolor="black", elinewidth=0.8,
-                                capsize=2, zorder=5)
+                _errorbars(ax, [x], [p["ours"]], [p["ci"]], zorder=5)
                 if dense:
                     ax.axhline(p["ours"], color="black", linewidth=0.8)
             elif not math.isnan(p["paper"]):  # not run: the paper's bar as an outline
@@ -147,11 +142,7 @@ def _lines(plt, s: dict):
             ours, paper = [p["ours"] for p in pts], [p["paper"] for p in pts]
             if any(not math.isnan(v) for v in ours):
                 ax.plot(x, ours, marker="o", color=color, label=name)
-                for xi, p in zip(x, pts, strict=True):
-                    lo, hi = p["ci"]
-                    if not (math.isnan(lo) or math.isnan(hi)):
-                        ax.errorbar(xi, (lo + hi) / 2, yerr=(hi - lo) / 2, fmt="none", ecolor=color, elinewidth=0.8,
-                                    capsize=2)
+                _errorbars(ax, x, ours, [p["ci"] for p in pts], color=color)
             ax.plot(x, paper, marker="o", markerfacecolor="none", linestyle="--", color=color, alpha=0.8,
                     label=f"{name} (paper)")
         ax.set_xticks(range(len(s["x"])), s["x"])

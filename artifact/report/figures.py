@@ -20,6 +20,7 @@ pixels); `draw(report, folder)` renders them headless (Agg) and returns the file
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 FIGURES = ("fig2", "fig3", "fig7", "fig8", "fig10", "fig11")
@@ -184,7 +185,6 @@ def draw(report, folder: Path) -> list[Path]:
         s = series(report)
         fig = {"bars": _bars, "lines": _lines, "radar": _radar}[s["kind"]](plt, s)
         under = f"SOURCE={s['source']}" + ("; error bars: 95% intervals" if s["source"] != "published" else "")
-    import textwrap
     text = "\n".join([*textwrap.wrap(s["title"], 150), *textwrap.wrap(f"({under}; made by comp-trust-artifact)", 150)])
     fig.suptitle(text, fontsize=9, y=1.0 + 0.035 * (text.count("\n") + 1) * 3.2 / fig.get_figheight())
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,7 @@ def draw(report, folder: Path) -> list[Path]:
     return out
 
 
-def _errorbars(ax, x, y, ci, label=None) -> None:
+def _errorbars(ax, x, y, ci, label=None, color="black", zorder=4) -> None:
     """Each local value's 95% interval as a black error bar from its low to its high end (a percentile interval
     need not be centred on the value); nothing where there is none (a replay)."""
     import numpy as np
@@ -208,7 +208,7 @@ def _errorbars(ax, x, y, ci, label=None) -> None:
     keep = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(np.array(y, dtype=float)))
     if keep.any():
         ax.errorbar(np.asarray(x, dtype=float)[keep], ((lo + hi) / 2)[keep], yerr=((hi - lo) / 2)[keep], fmt="none",
-                    ecolor="black", elinewidth=0.8, capsize=2, zorder=4, label=label)
+                    ecolor=color, elinewidth=0.8, capsize=2, zorder=zorder, label=label)
 
 
 def _bars(plt, s: dict):
