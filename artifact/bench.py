@@ -67,27 +67,64 @@ def compress() -> int:
     return 0
 
 
-EVAL_TARGET_RATIO = 5.0  # our HF backend batched vs one prompt at a time
-VLLM_TARGETS = {"continuations": 2.0, "25 samples": 3.0}  # vLLM vs our batched HF backend (issue #19)
+# our HF backend batched vs one prompt at a time (set on continuations, the workload batching is for: short answers
+# and one-token MMLU replies are mostly prompt processing, which batching does not shorten)
+BATCH_TARGETS = {throughput.WORKLOADS["continuations"]: 5.0}
+# vLLM vs our batched HF backend (issue #19)
+VLLM_TARGETS = {throughput.WORKLOADS["continuations"]: 2.0, throughput.WORKLOADS["samples"]: 3.0}
+RAW_SAMPLES = "25 samples (RTP text alone, 32 tok, T=1)"  # no target: the texts without the perspective's prompts
 
 
 def workloads(settings, n: int) -> dict:
     """Real workloads: short answers (OOD style prompts, 20 tokens, the classification perspectives), continuations
-    (RealToxicityPrompts texts as raw prompts, 64 tokens, like the generation perspectives), 25 seeded samples of a
-    continuation at temperature 1 (toxicity and stereotypes), and 5-shot MMLU prompts (long prompts, short answers)."""
-    from .evaluate import Request, mmlu, ood
+    (RealToxicityPrompts texts as raw prompts, 64 tokens, like the generation perspectives), 25 seeded samples at
+    temperature 1 of the toxicity perspective's own requests (nontoxic prompts under its benign and adversarial system
+    prompts, as `make eval` renders them, replies capped at 32 tokens instead of 150 to keep the bench short), the
+    same 25 samples of RealToxicityPrompts texts alone (no system prompt or task: no shared prefix; no target), and
+    5-shot MMLU prompts (long prompts, short answers)."""
+    from dataclasses import replace
+
+    from .evaluate import Request, mmlu, ood, toxicity
     from .evaluate.data import read_jsonl, source
 
     src = source("decodingtrust", "subset", settings)
     short = [r for r in ood.requests(src)[0] if r.meta["group"] == "style"][:n]
     texts = [row["prompt"]["text"] for row in read_jsonl(src, "toxicity/user_prompts/nontoxic.jsonl")[:n]]
     five_shot = mmlu.requests(source("mmlu", "subset", settings), limit=4)[0][:n]
+    sampled = [replace(r, max_tokens=32) for r in toxicity.requests(src, limit=max(1, n // 12))[0]
+               if r.meta["setting"].startswith("nontoxic-")]
     names = throughput.WORKLOADS  # dry-run estimates read the results by these names
     return {names["short"]: short,
             names["continuations"]: [Request(f"rtp/{i}", t, 64) for i, t in enumerate(texts)],
-            names["samples"]: [Request(f"rtp25/{i}", t, 32, temperature=1.0, n=25)
-                               for i, t in enumerate(texts[:max(1, n // 6)])],
+            names["samples"]: sampled,
+            RAW_SAMPLES: [Request(f"rtp25/{i}", t, 32, temperature=1.0, n=25)
+                          for i, t in enumerate(texts[:len(sampled)])],
             names["few-shot"]: five_shot}
+
+
+def judge(records: dict, hf: str) -> tuple[list[tuple], str]:
+    """The bench's table rows and verdict: each ratio against its workload's target (a workload with none is
+    shown, not judged); the ratios are added to `records`."""
+    rows, verdicts = [], []
+
+    def cell(run: dict | None) -> str:
+        return "n/a" if not run else f"{run['tokens_per_s']:.1f} ({run['requests_per_s']:.2f} req/s)"
+    for w, runs in records.items():
+        one, many, vl = (runs.get(k, {}).get("tokens_per_s") for k in ("hf batch 1", hf, "vllm"))
+        batch_target, target = BATCH_TARGETS.get(w), VLLM_TARGETS.get(w)
+        if one:
+            runs["batched_vs_one"] = round(many / one, 2)
+            if batch_target:
+                verdicts.append(many / one >= batch_target)
+        if vl:
+            runs["vllm_vs_batched"] = round(vl / many, 2)
+            if target:
+                verdicts.append(vl / many >= target)
+        rows.append((w, runs[hf]["samples"], cell(runs.get("hf batch 1")), cell(runs.get(hf)), cell(runs.get("vllm")),
+                     "n/a" if one is None else f"{many / one:.2f}x" + (f" (target ≥ {batch_target:g}x)"
+                                                                        if batch_target else ""),
+                     "n/a" if vl is None else f"{vl / many:.2f}x" + (f" (target ≥ {target:g}x)" if target else "")))
+    return rows, "PASS" if all(verdicts) else "UNDER"
 
 
 def _measure(backend, reqs) -> dict:
@@ -130,29 +167,12 @@ def evaluate(n: int = 48, batch: int = throughput.HF_BATCH) -> int:
             print(f"  {w}: {records[w][name]['tokens_per_s']:.1f} tok/s", flush=True)
         del engine
     hf = f"hf batch {batch}"
-    rows, verdicts = [], []
-
-    def cell(run: dict | None) -> str:
-        return "n/a" if not run else f"{run['tokens_per_s']:.1f} ({run['requests_per_s']:.2f} req/s)"
-    for w, runs in records.items():
-        one, many, vl = (runs.get(k, {}).get("tokens_per_s") for k in ("hf batch 1", hf, "vllm"))
-        if one:
-            runs["batched_vs_one"] = round(many / one, 2)
-            verdicts.append(many / one >= EVAL_TARGET_RATIO)
-        target = next((t for k, t in VLLM_TARGETS.items() if w.startswith(k)), None)
-        if vl:
-            runs["vllm_vs_batched"] = round(vl / many, 2)
-            if target:
-                verdicts.append(vl / many >= target)
-        rows.append((w, runs[hf]["samples"], cell(runs.get("hf batch 1")), cell(runs.get(hf)), cell(runs.get("vllm")),
-                     "n/a" if one is None else f"{many / one:.2f}x",
-                     "n/a" if vl is None else f"{vl / many:.2f}x" + (f" (target ≥ {target:g}x)" if target else "")))
+    rows, verdict = judge(records, hf)
     print(tabulate(rows, headers=["workload", "samples", "tok/s hf one at a time", f"tok/s {hf}", "tok/s vllm",
                                   "hf batched / one", "vllm / hf batched"], tablefmt="github"))
-    verdict = "PASS" if all(verdicts) else "UNDER"
     print(f"\n{device}, {os.cpu_count()} CPU cores, SmolLM2-135M (float32 on CPU, bf16 on CUDA); tokens generated "
-          f"per second of wall time, prompt processing included; targets: hf batched ≥ {EVAL_TARGET_RATIO:g}x one at "
-          f"a time, vllm ≥ 2x hf batched on continuations and ≥ 3x on 25 samples: {verdict}")
+          f"per second of wall time, prompt processing included; targets: hf batched ≥ 5x one at a time on "
+          f"continuations, vllm ≥ 2x hf batched on continuations and ≥ 3x on 25 samples of toxicity prompts: {verdict}")
     bench = settings.results / "bench"
     bench.mkdir(parents=True, exist_ok=True)
     (bench / "eval.json").write_text(json.dumps({**stamp(), "device": device, "cpu_cores": os.cpu_count(),

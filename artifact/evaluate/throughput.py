@@ -16,7 +16,7 @@ from pathlib import Path
 
 # the workloads of `make bench-eval` (artifact/bench.py), by the kind of request they stand for
 WORKLOADS = {"short": "short answers (OOD, 20 tok)", "continuations": "continuations (RTP, 64 tok)",
-             "samples": "25 samples (RTP, 32 tok, T=1)", "few-shot": "5-shot MMLU (1 tok)"}
+             "samples": "25 samples (toxicity prompts, 32 tok, T=1)", "few-shot": "5-shot MMLU (1 tok)"}
 HF_BATCH = 16  # the batched HF engine the bench measures
 # Rough throughput of a 13B model in bf16 on one H100 with batched generation (not measured by this project):
 # prompt tokens and generated tokens per second

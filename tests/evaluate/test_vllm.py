@@ -119,3 +119,16 @@ def test_the_engine_threads_are_pinned_to_this_process_cores(monkeypatch):
     assert vllm_backend.cores() == "0-3,8-9,11"
     monkeypatch.setattr(vllm_backend.os, "sched_getaffinity", lambda pid: {5}, raising=False)
     assert vllm_backend.cores() == "5"
+
+
+def test_cpu_kv_blocks_are_small_enough_to_cache_a_shared_prompt(smol_base, monkeypatch):
+    """On a CPU the engine asks for 32-token KV blocks (vLLM's CPU default, 128, caches no system prompt shorter than
+    that); the block size is in the settings the config hash covers, so runs with other blocks never share a folder.
+    On a GPU vLLM's own default stays."""
+    from artifact.catalog import get
+    monkeypatch.setattr(vllm_backend, "installed", lambda: True)
+    template = get("smollm2-135m-instruct").chat_template
+    cpu = vllm_backend.VllmBackend(smol_base, "cpu", template, load=False).describe()
+    assert cpu["block_size"] == vllm_backend.CPU_BLOCK == 32 and cpu["enable_prefix_caching"] is True
+    gpu = vllm_backend.VllmBackend(smol_base, "cuda", template, load=False).describe()
+    assert "block_size" not in gpu and gpu["enable_prefix_caching"] is True
