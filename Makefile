@@ -109,8 +109,8 @@ image: ## build the CUDA image from docker/Dockerfile: the pins of pyproject.tom
 shell: ## a bash shell in the image, with the GPU(s), the checkout, the model store and the Hub cache mounted
 	python3 -m artifact.container shell --image $(call q,$(IMAGE)) --gpus $(call q,$(GPUS)) $(if $(DRY_RUN),--print)
 
-check: $(NEEDS) ## kick the tires (minutes on a GPU): environment, SmolLM2 + GPTQ 4-bit build, checksums, MMLU, diff; PASS or what to fix [DRY_RUN=1]
-	$(ART) check $(if $(DRY_RUN),--dry-run) $(if $(VERBOSE),,--no-progress)
+check: $(NEEDS) ## kick the tires (minutes on a GPU): environment, SmolLM2 + GPTQ 4-bit build, checksums, MMLU, diff; PASS or what to fix [DRY_RUN=1] [BACKEND=hf|vllm]
+	$(ART) check $(if $(DRY_RUN),--dry-run) $(if $(VERBOSE),,--no-progress) $(if $(BACKEND),--backend $(call q,$(BACKEND)))
 
 check-record: $(NEEDS) ## rerun make check's scoring on a CPU and record its numbers as the reference (on purpose only)
 	ARTIFACT_DEVICE=cpu $(ART) check --record
@@ -134,9 +134,9 @@ test-slow: $(NEEDS) ## the slow tests: the demo rerun with another batch size mu
 models: $(NEEDS) ## list the model catalog; FILTER='method=awq bits=3', MODEL=<id> for one entry, JSON=1
 	$(ART) models $(if $(MODEL),$(call q,$(MODEL))) $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(JSON),--json)
 
-demo: $(NEEDS) ## [DRY_RUN=1] the embedded default main job, offline on a CPU: SmolLM2 dense, magnitude 2:4, GPTQ 4-bit on all 8 dimensions and MMLU with intervals, diffed against recorded numbers, then the paper's tables replayed
+demo: $(NEEDS) ## [DRY_RUN=1] [BACKEND=hf|vllm] the embedded default main job, offline on a CPU: SmolLM2 dense, magnitude 2:4, GPTQ 4-bit on all 8 dimensions and MMLU with intervals, diffed against recorded numbers, then the paper's tables replayed
 	@if [ -n "$(DRY_RUN)" ]; then $(ART) demo --dry-run; exit $$?; fi; \
-	$(ART) demo $(if $(VERBOSE),,--no-progress); d=$$?; \
+	$(ART) demo $(if $(VERBOSE),,--no-progress) $(if $(BACKEND),--backend $(call q,$(BACKEND))); d=$$?; \
 	$(ART) tables --source published --quiet; r=$$?; exit $$(( d > r ? d : r ))
 
 demo-record: $(NEEDS) ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)

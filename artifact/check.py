@@ -97,9 +97,10 @@ def checksums(settings: Settings, on_gpu: bool) -> Step:
     return Step("checksums", "PASS", "every file matches its manifest and checksums/models/")
 
 
-def run(settings: Settings, progress: bool = True, record_new: bool = False, log=print):
+def run(settings: Settings, progress: bool = True, record_new: bool = False, log=print, backend: str = "hf"):
     """(steps, diff report or None where the check stopped early, environment info)."""
     from .pins import installed_mismatches
+    pipeline.check_backend(CHECK, backend, record_new)  # before the environment report and any build
     t0 = time.perf_counter()
     info = gpu_info()
     steps = environment(settings, info, installed_mismatches())
@@ -120,11 +121,11 @@ def run(settings: Settings, progress: bool = True, record_new: bool = False, log
     steps.append(checksums(settings, bool(info["gpu"])))
     log(steps[-1].line())
     t = time.perf_counter()
-    rep = pipeline.run(CHECK, settings, progress=progress, record_new=record_new, log=log)
+    rep = pipeline.run(CHECK, settings, progress=progress, record_new=record_new, log=log, backend=backend)
     counts = {v: sum(c.verdict == v for c in rep.cells) for v in ("PASS", "WARN", "FAIL", "NOT-RUN")}
     cells = ", ".join(f"{c.row} {'not run' if c.reproduced is None else f'{c.reproduced:.1f}'} (recorded "
                       f"{c.reference})" for c in rep.cells)
-    steps.append(Step("score", "PASS", f"MMLU: {cells} ({time.perf_counter() - t:.0f} s)"))
+    steps.append(Step("score", "PASS", f"MMLU with BACKEND={backend}: {cells} ({time.perf_counter() - t:.0f} s)"))
     verdict = "FAIL" if counts["FAIL"] or counts["NOT-RUN"] else "WARN" if counts["WARN"] else "PASS"
     steps.append(Step("diff", verdict, f"{counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL, "
                                        f"{counts['NOT-RUN']} not run; {rep.tolerance_text}",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import acquire, catalog, compress, report, store
 from .catalog import ModelSpec
+from .errors import BadInputError
 from .provenance import cpu_model, stamp
 from .settings import REPRODUCE, Settings
 
@@ -110,30 +111,56 @@ def plan(profile: Profile, settings: Settings) -> list[dict]:
     return rows
 
 
+def results_base(settings: Settings, backend: str = "hf") -> Path:
+    """Where a recorded profile's runs go: <results>/<profile> with transformers, which recorded the reference;
+    <results>/vllm/<profile> with vLLM, so the two backends' runs of one model never meet in one table."""
+    return settings.results if backend == "hf" else settings.results / backend
+
+
+def check_backend(profile: Profile, backend: str, record_new: bool = False) -> None:
+    """BACKEND for a recorded profile, checked before anything is built: hf (the default, which recorded the
+    numbers) or vllm where it is installed; a recording is transformers' only."""
+    from .evaluate import vllm_backend
+    if backend not in ("hf", "vllm"):
+        raise BadInputError(f"BACKEND={backend} is not a backend; use hf (the default, which recorded the "
+                            f"{profile.name} numbers) or vllm")
+    if backend != "hf" and record_new:
+        raise BadInputError(f"the recorded {profile.name} numbers are transformers' (BACKEND=hf); record them "
+                            f"without BACKEND={backend}")
+    if backend == "vllm" and not vllm_backend.installed():
+        raise BadInputError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{vllm_backend.INSTALL}`, "
+                            "or leave BACKEND unset")
+
+
 def run(profile: Profile, settings: Settings, progress: bool = True, record_new: bool = False, log=print,
-        batch_size: int | None = None):
+        batch_size: int | None = None, backend: str = "hf"):
     """Build what is missing, evaluate every model, diff against the recorded numbers. `batch_size` changes how
-    requests are padded together, which perturbs float sums the way another CPU does (tests/test_demo.py)."""
+    requests are padded together, which perturbs float sums the way another CPU does (tests/test_demo.py).
+    `backend`: hf, which recorded the reference numbers, or vllm, diffed against the same numbers (each cell's
+    interval against the recorded value, as for another CPU)."""
     from .evaluate import run as ev
+    check_backend(profile, backend, record_new)
+    config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
+                           max_tokens=profile.max_tokens, batch_size=batch_size, backend=backend)
+    config.check()
     t0 = time.perf_counter()
     specs = ensure_models(profile, settings, log)
-    scoped = dataclasses.replace(settings, results=settings.results / profile.name,
+    base = results_base(settings, backend)
+    scoped = dataclasses.replace(settings, results=base / profile.name,
                                  toxicity_scorer=profile.scorer or settings.toxicity_scorer)
-    config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
-                           max_tokens=profile.max_tokens, batch_size=batch_size,
-                           backend="hf")  # the recorded numbers were generated with transformers
-
     for i, spec in enumerate(specs, 1):
-        log(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}")
-        ev.evaluate(spec, config, scoped, progress=progress, log=log)
+        log(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}, BACKEND={backend}")
+        prepared = ev.prepare(spec, config, scoped)
+        ensure_served(spec, settings, backend, prepared.device, log)  # vLLM: a GPTQ model's dense copy, once
+        ev.evaluate(spec, config, scoped, progress=progress, log=log, prepared=prepared)
     if record_new:
         from .report import build, recipes, sources
-        result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, settings.results))
+        result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, base))
         log(f"{profile.name}: recorded {record(profile, result)}")
-    rep = report.run(profile.name, profile.name, settings.results, profile.root, REPRODUCE / "tolerances.toml")
+    rep = report.run(profile.name, profile.name, base, profile.root, REPRODUCE / "tolerances.toml")
     report.write(rep, scoped.results)
     for name in pictures(profile):  # the profile's per-scenario figures, drawn from the same runs
-        drawn = report.write(report.run(name, profile.name, settings.results, profile.root,
+        drawn = report.write(report.run(name, profile.name, base, profile.root,
                                         REPRODUCE / "tolerances.toml"), scoped.results)
         log(f"{profile.name}: drew {', '.join(str(p) for p in drawn if p.suffix == '.png')}")
     log(f"{profile.name}: {time.perf_counter() - t0:.0f} s in all")

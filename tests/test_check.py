@@ -103,4 +103,4 @@ def test_the_whole_check_on_this_cpu_passes_against_the_recorded_numbers(tmp_pat
         assert got == pytest.approx(recorded, abs=1e-6)  # the recorded bytes: exact
     assert all(c["verdict"] == "PASS" and c["ci95"][0] <= c["reference"] <= c["ci95"][1] for c in table["diff"])
     assert all(0 <= v <= 100 and (v * 50 / 100) % 1 == pytest.approx(0, abs=1e-6) for v in got.values())
-    assert "| score | PASS | MMLU: dense" in (tmp_path / "results" / "check" / "check-report.md").read_text()
+    assert "| score | PASS | MMLU with BACKEND=hf: dense" in (tmp_path / "results" / "check" / "check-report.md").read_text()

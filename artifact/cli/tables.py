@@ -190,9 +190,10 @@ def cmd_demo(args, settings) -> int:
         print(f"≈{minutes:.0f} minutes in all, then the replay (seconds); estimates from this project's "
               "measurements on 2 cores")
         return 0
-    rep = pipeline.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record)
+    rep = pipeline.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record,
+                       backend=args.backend)
     print(rep.summary())
-    print(f"Demo report: {settings.results / 'demo' / 'tables'}/demo.{{md,json}}")
+    print(f"Demo report: {pipeline.results_base(settings, args.backend) / 'demo' / 'tables'}/demo.{{md,json}}")
     return rep.exit_code
 
 
@@ -204,14 +205,20 @@ def cmd_check(args, settings) -> int:
         print(f"steps: {', '.join(check.STEPS)}. ≈{minutes:.0f} minutes on 2 CPU cores (measured); on one GPU "
               f"{check.GPU_MINUTES} (estimate), the first run also compiles gptqmodel's kernels")
         return 0
-    steps, rep, info = check.run(settings, progress=not args.no_progress, record_new=args.record)
-    out = settings.results / "check" / "check-report.md"
+    from .. import pipeline
+    steps, rep, info = check.run(settings, progress=not args.no_progress, record_new=args.record,
+                                 backend=args.backend)
+    out = pipeline.results_base(settings, args.backend) / "check" / "check-report.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(check.markdown(steps, info, rep), encoding="utf-8")
     verdict = check.verdict(steps)
     print(f"\nmake check: {verdict}" + ("" if verdict != "FAIL" else " (the fix is under each FAIL above)"))
     print(f"report: {out}")
     return 1 if verdict == "FAIL" else 0
+
+
+BACKEND_HELP = ("hf (transformers, default: it recorded the reference numbers) or vllm (runs into {where} and is "
+                "diffed against the same numbers)")
 
 
 def register_demo(sub) -> None:
@@ -221,7 +228,8 @@ def register_demo(sub) -> None:
                        epilog="examples:\n  python -m artifact demo --dry-run  # what would be built and run, and how long\n"
                               "  python -m artifact demo            # then `make replay` (make demo does "
                               "both)\n  python -m artifact demo --record   # rewrite the recorded reference, on "
-                              "purpose",
+                              "purpose\n  python -m artifact demo --backend vllm  # the same runs with vLLM, "
+                              "diffed against the same numbers",
                        description="Build SmolLM2-135M-Instruct's magnitude 2:4 and GPTQ 4-bit variants if missing, "
                                    "score the three models on the eight DecodingTrust dimensions and MMLU (a seeded "
                                    "sample of items per task, SAMPLES=1, MAX_TOKENS=16, vendored data, offline "
@@ -231,6 +239,8 @@ def register_demo(sub) -> None:
                                    "headline claim in miniature. Offline, CPU.")
     d.add_argument("--record", action="store_true", help="write this run's numbers as the new reference first")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
+    d.add_argument("--backend", default="hf", metavar="NAME",
+                   help=BACKEND_HELP.format(where="results/vllm/demo"))
     d.add_argument("--dry-run", action="store_true", help="say what would be built and run, and how long")
     d.set_defaults(func=cmd_demo)
     c = sub.add_parser("check", help="kick the tires on a GPU box: environment, a model build, checksums, a small "
@@ -246,5 +256,7 @@ def register_demo(sub) -> None:
     c.add_argument("--record", action="store_true", help="write this run's numbers as the new reference (on a CPU, "
                                                          "on purpose)")
     c.add_argument("--no-progress", action="store_true", help="no progress bars")
+    c.add_argument("--backend", default="hf", metavar="NAME",
+                   help=BACKEND_HELP.format(where="results/vllm/check"))
     c.add_argument("--dry-run", action="store_true", help="say what would run, and how long")
     c.set_defaults(func=cmd_check)

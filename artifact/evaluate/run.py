@@ -151,6 +151,18 @@ class _Run:
     progress: bool
     log: object
     judge: object = None
+    loaded: bool = False
+
+    def load(self) -> None:
+        """The model loads before the first batch to generate, not before: a run whose samples are all on disk
+        (a finished run asked again, a resumed one that only scores) never loads it (a minute for vLLM's start)."""
+        if self.loaded:
+            return
+        t0 = time.perf_counter()
+        self.backend.load()
+        self.loaded = True
+        self.log(f"loaded {self.spec.name} on {self.backend.device} in {time.perf_counter() - t0:.1f}s (template "
+                 f"{self.spec.chat_template}, prompts {self.config.mode}, batch {self.backend.batch_size})")
 
 
 @dataclass(frozen=True)
@@ -210,10 +222,6 @@ def evaluate(spec: ModelSpec, config: EvalConfig, settings: Settings, progress: 
         if owner:
             raise BusyError(f"another run is using the evaluation folder {res}: {owner}; wait for it to finish or "
                             "stop it, then run this again")
-    t0 = time.perf_counter()
-    backend.load()
-    log(f"loaded {spec.name} on {device} in {time.perf_counter() - t0:.1f}s (template {spec.chat_template}, "
-        f"prompts {config.mode}, batch {backend.batch_size})")
     return [_one(run, p, where[p], *built) for p, built in builds.items()]
 
 
@@ -284,6 +292,8 @@ def _generate(run: _Run, p: str, mine, texts, shas, done, write, meter, part: st
     left = sum(len(b) for b in todo)
     log = run.log
     log(f"{p}: {total} requests{part}, {len(mine) - left} already done, {left} to generate -> {res}")
+    if todo:
+        run.load()
     bar = _bar(left, p, run.progress)
     for b in todo:
         replies, ntok = backend.generate(b, texts, run.config.seed)

@@ -57,7 +57,10 @@ def gpu_memory() -> float:
 
 
 def installed() -> bool:
-    return importlib.util.find_spec("vllm") is not None
+    """vLLM importable as a real package: a folder named vllm in the working directory (results/vllm/, say) is a
+    namespace package to Python, without code, and does not count."""
+    spec = importlib.util.find_spec("vllm")
+    return spec is not None and spec.origin is not None
 
 
 def version() -> str | None:

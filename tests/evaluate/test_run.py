@@ -129,6 +129,8 @@ def test_a_killed_run_resumes_to_the_same_score(tmp_path, session_store, smol_ba
     assert len(lines) == 24 and len({json.loads(x)["key"] for x in lines}) == 24  # nothing stored twice
     again = run(tmp_path, session_store, "killed", *args)
     assert "24 already done, 0 to generate" in again.stdout
+    assert "loaded " in resumed.stdout and "loaded " not in again.stdout  # nothing to generate: the model never loads
+    assert score_files(tmp_path / "killed")["ethics"]["score"] == a["score"]
 
 
 @pytest.mark.fault

@@ -132,3 +132,13 @@ def test_cpu_kv_blocks_are_small_enough_to_cache_a_shared_prompt(smol_base, monk
     assert cpu["block_size"] == vllm_backend.CPU_BLOCK == 32 and cpu["enable_prefix_caching"] is True
     gpu = vllm_backend.VllmBackend(smol_base, "cuda", template, load=False).describe()
     assert "block_size" not in gpu and gpu["enable_prefix_caching"] is True
+
+
+def test_a_folder_named_vllm_is_not_vllm(tmp_path, monkeypatch):
+    """results/vllm/ (make demo BACKEND=vllm) in the working directory is a namespace package to Python."""
+    (tmp_path / "vllm").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    importlib.invalidate_caches()
+    assert importlib.util.find_spec("vllm") is not None  # what fooled the old check
+    assert vllm_backend.installed() is False or vllm_backend.version() is not None
