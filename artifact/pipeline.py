@@ -121,7 +121,8 @@ def check_backend(profile: Profile, backend: str, record_new: bool = False) -> N
     """BACKEND for a recorded profile, checked before anything is built: hf (the default, which recorded the
     numbers) or vllm where it is installed; a recording is transformers' only."""
     from .evaluate import vllm_backend
-    if backend not in ("hf", "vllm"):
+    from .evaluate.run import BACKENDS
+    if backend not in BACKENDS:
         raise BadInputError(f"BACKEND={backend} is not a backend; use hf (the default, which recorded the "
                             f"{profile.name} numbers) or vllm")
     if backend != "hf" and record_new:
