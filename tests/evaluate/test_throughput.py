@@ -63,3 +63,20 @@ def test_the_dry_run_says_its_basis(make_settings, tmp_path):
 def ev_spec():
     from artifact import catalog
     return catalog.get("smollm2-135m-instruct")
+
+
+def test_a_bench_on_a_gpu_prices_the_full_run_too(make_settings, monkeypatch):
+    """Where `make bench-eval` ran on this GPU, the full-run column uses its measured rates (scaled to 13B), not the
+    H100 assumption: what recomputes the runbook's GPU-hours once a GPU is lent."""
+    from artifact.settings import ROOT
+    gpu = "NVIDIA H100 80GB HBM3 (cuda)"
+    monkeypatch.setattr(throughput, "machine", lambda device: gpu if device.startswith("cuda") else "a CPU")
+    settings = make_settings(ARTIFACT_CHECKSUMS=str(ROOT / "checksums"), ARTIFACT_DEVICE="cuda")
+    assumed = ev.plan(ev_spec(), "ethics", settings, 2, "subset", backend="vllm")[0]
+    assert "assumed" in assumed["full_basis"]
+    _bench(settings.results, gpu, engine="vllm")
+    measured = ev.plan(ev_spec(), "ethics", settings, 2, "subset", backend="vllm")[0]
+    assert measured["device"] == "cuda" and f"measured by make bench-eval (vllm) on {gpu}" in measured["full_basis"]
+    assert measured["full_gpu_hours"] != pytest.approx(assumed["full_gpu_hours"])
+    _bench(settings.results, gpu)  # a bench of the HF backend does not price vLLM
+    assert "assumed" in ev.plan(ev_spec(), "ethics", settings, 2, "subset", backend="vllm")[0]["full_basis"]
