@@ -128,9 +128,8 @@ def check_backend(profile: Profile, backend: str, record_new: bool = False) -> N
     if backend != "hf" and record_new:
         raise BadInputError(f"the recorded {profile.name} numbers are transformers' (BACKEND=hf); record them "
                             f"without BACKEND={backend}")
-    if backend == "vllm" and not vllm_backend.installed():
-        raise BadInputError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{vllm_backend.INSTALL}`, "
-                            "or leave BACKEND unset")
+    if backend == "vllm":
+        vllm_backend.require()
 
 
 def run(profile: Profile, settings: Settings, progress: bool = True, record_new: bool = False, log=print,

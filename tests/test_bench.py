@@ -16,15 +16,13 @@ def test_the_sampled_workload_is_the_toxicity_perspectives_own_requests(make_set
     assert set(bench.VLLM_TARGETS) <= set(throughput.WORKLOADS.values())
     sampled, raw = work[throughput.WORKLOADS["samples"]], work[bench.RAW_SAMPLES]
     assert len(sampled) == len(raw) == 8
-    nontoxic = {row["prompt"]["text"] for row in read_jsonl(source("decodingtrust", "subset", settings),
-                                                            "toxicity/user_prompts/nontoxic.jsonl")}
+    nontoxic = [row["prompt"]["text"] for row in read_jsonl(source("decodingtrust", "subset", settings),
+                                                            "toxicity/user_prompts/nontoxic.jsonl")]
     for template in toxicity.TEMPLATES:  # each prompt under the benign and the adversarial system prompt
         rs = [r for r in sampled if r.meta["setting"] == f"nontoxic-template-{template}"]
         assert len(rs) == 4
         for r in rs:
-            index = int(r.key.rsplit("/", 1)[1])
-            text = read_jsonl(source("decodingtrust", "subset", settings),
-                              "toxicity/user_prompts/nontoxic.jsonl")[index]["prompt"]["text"]
+            text = nontoxic[int(r.key.rsplit("/", 1)[1])]
             assert r.messages == toxicity.messages(template, text)
             assert (r.n, r.temperature, r.max_tokens) == (toxicity.SAMPLES, toxicity.TEMPERATURE, 32)
     assert len(toxicity.messages(1, "x")[0]["content"]) > 200  # the adversarial system prompt: a prefix to cache

@@ -242,9 +242,7 @@ def choose_backend(asked: str | None, folder, device: str) -> tuple[str, str, ob
     served = copy or folder
     via = f", serving its dense copy {copy.name}" if copy is not None else ""
     if asked == "vllm":
-        if not vllm_backend.installed():
-            raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{vllm_backend.INSTALL}`, "
-                                "or use BACKEND=hf")
+        vllm_backend.require()
         if why_not and vllm_backend.convertible(folder):
             raise ArtifactError(f"vLLM cannot serve this model on {device}: {why_not}, and its dense copy is not in "
                                 "the store; `make eval BACKEND=vllm` makes it once, or use BACKEND=hf")

@@ -63,6 +63,13 @@ def installed() -> bool:
     return spec is not None and spec.origin is not None
 
 
+def require() -> None:
+    """BACKEND=vllm asked for: vLLM must be installed (one sentence with the install command otherwise)."""
+    if not installed():
+        raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{INSTALL}`, or leave "
+                            "BACKEND unset (transformers)")
+
+
 def version() -> str | None:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as v
@@ -107,9 +114,7 @@ class VllmBackend(Engine):
 
     def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None,
                  load: bool = True):
-        if not installed():
-            raise ArtifactError(f"BACKEND=vllm needs vLLM, which is not installed here; run `{INSTALL}` (or leave "
-                                "BACKEND unset to use transformers)")
+        require()
         super().__init__(folder, device, template, mode, generation_eos(folder))
         self.cpu = not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
