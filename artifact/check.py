@@ -12,16 +12,20 @@ results/check/check-report.md. Without a GPU the check stops at step 1, unless A
 """
 from __future__ import annotations
 
+import logging
 import platform
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 
-from . import catalog, ledger, pipeline, store
-from .errors import ArtifactError
+from . import pipeline
+from .base import catalog, ledger, store
+from .base.errors import ArtifactError
 from .pipeline import Profile
-from .settings import Settings
+from .base.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # the dense SmolLM2 and its GPTQ 4-bit build on the vendored MMLU questions, no caps; ≈1 minute per model on 2 cores
 CHECK = Profile("check", ("smollm2-135m-instruct", "smollm2-135m-instruct-gptq-4bit-s0"), "mmlu", None, None, None,
@@ -82,46 +86,47 @@ def checksums(settings: Settings, on_gpu: bool) -> Step:
     problems, expected = [], []
     for name in CHECK.models:
         v = ledger.check(store.folder(settings.store, catalog.get(name).name), settings.checksums)
-        # WARN: built by the same recipe on other hardware (a GPU, or another CPU's float kernels: two x86-64 CPUs
-        # build different GPTQ bytes) and its own manifest verifies; FAIL: damage
+        # WARN: built by the same recipe on a GPU (which rounds in float32; a CPU build computes in float64 and
+        # matches the record on any x86-64 CPU) or by changed libraries, and its own manifest verifies; FAIL: damage
         (expected if v.status == "WARN" else problems if v.status == "FAIL" else []).extend(
             f"{name}: {p}" for p in v.problems)
     if problems:
         return Step("checksums", "FAIL", "; ".join(problems), "a stored file is damaged: `make rebuild MODEL=<id> "
                                                               "FORCE=1` rebuilds it")
     if expected:
-        where = "the GPU build" if on_gpu else "this CPU's build"
-        return Step("checksums", "WARN", f"{where} rounds differently from the machine that recorded "
-                                         f"checksums/models/ ({len(expected)} models differ); its own manifest "
-                                         "verifies, and the scores below say whether it matters")
+        where = "the GPU build rounds differently from" if on_gpu else \
+            "this CPU's build differs (a CPU build should not: are the pinned libraries installed?) from"
+        return Step("checksums", "WARN", f"{where} the machine that recorded checksums/models/ ({len(expected)} "
+                                         "models differ); its own manifest verifies, and the scores below say "
+                                         "whether it matters")
     return Step("checksums", "PASS", "every file matches its manifest and checksums/models/")
 
 
-def run(settings: Settings, progress: bool = True, record_new: bool = False, log=print, backend: str = "hf"):
+def run(settings: Settings, progress: bool = True, record_new: bool = False, backend: str = "hf"):
     """(steps, diff report or None where the check stopped early, environment info)."""
-    from .pins import installed_mismatches
+    from .base.pins import installed_mismatches
     pipeline.check_backend(CHECK, backend, record_new)  # before the environment report and any build
     t0 = time.perf_counter()
     info = gpu_info()
     steps = environment(settings, info, installed_mismatches())
     for s in steps:
-        log(s.line())
+        logger.info(s.line())
     if any(s.verdict == "FAIL" for s in steps):
         return steps, None, info
     try:
         t = time.perf_counter()
-        pipeline.ensure_models(CHECK, settings, log)
+        pipeline.ensure_models(CHECK, settings)
         steps.append(Step("models", "PASS", f"{', '.join(CHECK.models)} in {settings.store} "
                                             f"({time.perf_counter() - t:.0f} s)"))
     except ArtifactError as e:
         steps.append(Step("models", "FAIL", str(e), "fix what the message says, then rerun `make check`"))
-        log(steps[-1].line())
+        logger.info(steps[-1].line())
         return steps, None, info
-    log(steps[-1].line())
+    logger.info(steps[-1].line())
     steps.append(checksums(settings, bool(info["gpu"])))
-    log(steps[-1].line())
+    logger.info(steps[-1].line())
     t = time.perf_counter()
-    rep = pipeline.run(CHECK, settings, progress=progress, record_new=record_new, log=log, backend=backend)
+    rep = pipeline.run(CHECK, settings, progress=progress, record_new=record_new, backend=backend)
     counts = {v: sum(c.verdict == v for c in rep.cells) for v in ("PASS", "WARN", "FAIL", "NOT-RUN")}
     cells = ", ".join(f"{c.row} {'not run' if c.reproduced is None else f'{c.reproduced:.1f}'} (recorded "
                       f"{c.reference})" for c in rep.cells)
@@ -132,8 +137,8 @@ def run(settings: Settings, progress: bool = True, record_new: bool = False, log
                       "" if verdict != "FAIL" else "the model answers differently from the recorded run beyond the "
                       "tolerance: look at results/check/tables/check.md; a near-zero score means a broken kernel "
                       "or model"))
-    log(steps[-1].line())
-    log(f"make check: {time.perf_counter() - t0:.0f} s for every step")
+    logger.info(steps[-1].line())
+    logger.info(f"make check: {time.perf_counter() - t0:.0f} s for every step")
     return steps, rep, info
 
 

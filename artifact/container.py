@@ -8,9 +8,9 @@
 Inside the container the host's checkout is /workspace (code, reproduce/, checksums/ and results/ are the host's),
 the model store is /data/store, the Hub cache /data/hf-hub and gptqmodel's compiled kernels /data/kernels, all
 mounted from the host so nothing is downloaded, built or compiled twice. The process runs with the host's UID and
-GID, so every file it writes belongs to the user. Secrets (HF_TOKEN, PERSPECTIVE_API_KEY) are passed by name only:
-docker copies the value from this process's environment, so it appears on no command line and in no image layer;
-a stored Hub login (`hf auth login`) is mounted read-only as a file instead.
+GID, so every file it writes belongs to the user. Secrets (HF_TOKEN, PERSPECTIVE_API_KEY, JUDGE_API_KEY) are passed
+by name only: docker copies the value from this process's environment, so it appears on no command line and in no
+image layer; a stored Hub login (`hf auth login`) is mounted read-only as a file instead.
 
 Standard library only: it runs with the host's python3 before anything is installed there.
 """
@@ -29,15 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .errors import ArtifactError
-from .settings import ROOT, Settings, load
+from .base.errors import ArtifactError
+from .base.provenance import code_commit
+from .base.settings import ROOT, Settings, load
 
 WORKDIR = "/workspace"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 LABEL = "org.comp-trust-artifact"
-SECRETS = {"hf_token": "HF_TOKEN", "perspective_key": "PERSPECTIVE_API_KEY"}  # by name, never by value
+SECRETS = {"hf_token": "HF_TOKEN", "perspective_key": "PERSPECTIVE_API_KEY", "judge_key": "JUDGE_API_KEY"}  # by name
 PASSED = {"hf_endpoint": "HF_ENDPOINT", "perspective_url": "PERSPECTIVE_API_URL",
-          "perspective_qps": "PERSPECTIVE_QPS", "toxicity_scorer": "TOXICITY_SCORER", "device": "ARTIFACT_DEVICE"}
+          "perspective_qps": "PERSPECTIVE_QPS", "toxicity_scorer": "TOXICITY_SCORER", "device": "ARTIFACT_DEVICE",
+          "judge": "JUDGE", "judge_url": "JUDGE_URL", "judge_model": "JUDGE_MODEL", "judge_qps": "JUDGE_QPS",
+          "model_judge": "MODEL_JUDGE"}
 _GPUS = re.compile(r"^(all|none|\d+(,\d+)*|device=[\w,\-]+)$")
 NVIDIA_DEVICE = Path("/dev/nvidiactl")  # present wherever the NVIDIA driver is loaded
 
@@ -66,21 +69,11 @@ def pyproject_sha256(root: Path = ROOT) -> str:
     return hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def code_commit(root: Path = ROOT) -> str:
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 # Build arguments a user may set (make image BASE_IMAGE=... PIP_INDEX_URL=...): a mirror of the pinned base, package
 # and Hub mirrors for a build behind a firewall, the scorer's revision. Addresses only: build arguments are readable
 # in `docker history`, so no credential may be one.
-BUILD_OPTIONS = ("BASE_IMAGE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "TOXIC_BERT_REVISION", "ENGINE")
+BUILD_OPTIONS = ("BASE_IMAGE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "TOXIC_BERT_REVISION",
+                 "ENGINE")
 
 
 def build_command(image: str, host: Host, commit: str, pyproject_sha: str, root: Path = ROOT,
@@ -120,7 +113,8 @@ def mounts(settings: Settings, root: Path = ROOT) -> list[tuple[Path, str, str, 
 def run_command(settings: Settings, argv: list[str], image: str, host: Host, gpus: str = "all",
                 interactive: bool = False, root: Path = ROOT) -> list[str]:
     if not _GPUS.match(gpus):
-        raise ArtifactError(f"GPUS={gpus!r} is not understood; use GPUS=auto, GPUS=all, GPUS=none or GPU indices like GPUS=0,1")
+        raise ArtifactError(f"GPUS={gpus!r} is not understood; use GPUS=auto, GPUS=all, GPUS=none or GPU indices "
+                            "like GPUS=0,1")
     cmd = ["docker", "run", "--rm", "--init", "--shm-size", "8g"]
     if gpus != "none":
         cmd += ["--gpus", gpus if gpus in ("all",) or gpus.startswith("device=") else f'"device={gpus}"']
@@ -144,13 +138,13 @@ def run_command(settings: Settings, argv: list[str], image: str, host: Host, gpu
     return [*cmd, image, *argv]
 
 
-def resolve_gpus(gpus: str, device: Path = NVIDIA_DEVICE) -> tuple[str, str | None]:
+def resolve_gpus(gpus: str, device: Path = NVIDIA_DEVICE, docker_host: str | None = None) -> tuple[str, str | None]:
     """GPUS=auto (make's default): every GPU where this host has the NVIDIA driver, none elsewhere, so a CPU
     machine with the image built runs it on the CPU instead of failing in docker. Returns (gpus, why) where why
     says what auto chose when it chose no GPU. A remote engine (DOCKER_HOST tcp:// or ssh://) gets all."""
     if gpus != "auto":
         return gpus, None
-    remote = os.environ.get("DOCKER_HOST", "").startswith(("tcp://", "ssh://"))
+    remote = (docker_host or "").startswith(("tcp://", "ssh://"))
     if remote or device.exists():
         return "all", None
     return "none", (f"no NVIDIA driver on this host ({device} is absent), so the container gets no GPU; "
@@ -235,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.action == "run" and not command:
                 raise ArtifactError("say what to run after --, e.g. python3 -m artifact.container run -- make help")
-            gpus, why = resolve_gpus(args.gpus)
+            gpus, why = resolve_gpus(args.gpus, docker_host=settings.docker_host)
             if why:
                 log(f"[mode: docker] {why}")
             cmd = run_command(settings, command or ["bash"], args.image, host, gpus,

@@ -12,6 +12,7 @@ Each profile's results live under results/<profile>/, apart from full runs.
 """
 from __future__ import annotations
 
+import logging
 import csv
 import dataclasses
 import json
@@ -19,17 +20,31 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import acquire, catalog, compress, report, store
-from .catalog import ModelSpec
-from .errors import BadInputError
-from .provenance import cpu_model, stamp
-from .settings import REPRODUCE, Settings
+from . import acquire, compress, report
+from .base import catalog, store
+from .base.catalog import ModelSpec
+from .base.catalog.methods import METHODS
+from .base.errors import BadInputError
+from .base.provenance import cpu_model, stamp
+from .base.settings import REPRODUCE, Settings
+from .base.results import Layout
 
-# measured on 2 CPU cores (docs/evaluation.md, "The demo"): minutes to build each method's SmolLM2 variant
-MINUTES_TO_BUILD = {"none": 0.5, "magnitude": 0.1, "wanda": 0.2, "sparsegpt": 0.8, "gptq": 1.0, "awq": 1.0}
-# measured on 2 CPU cores: a pruned model's replies run to the token cap (1.2x the dense time); gptqmodel's CPU
-# kernel dequantizes on every step (1.9x)
-EVAL_FACTOR = {"magnitude": 1.2, "wanda": 1.2, "sparsegpt": 1.2, "gptq": 1.9, "awq": 1.9}
+logger = logging.getLogger(__name__)
+
+CONVERT_MINUTES = 0.5  # the embedded SmolLM2 converted from its wheel into the store, on 2 CPU cores
+BUILD_OVERHEAD_S = 8.0  # a build's process start, model load and save, calibration drawing and hashing
+
+
+def build_minutes(method: str) -> float:
+    """Minutes to put a SmolLM2 model of `method` into the store on 2 CPU cores (catalog/methods.py, measured)."""
+    if method == "none":
+        return CONVERT_MINUTES
+    return (METHODS[method].cpu_build_seconds + BUILD_OVERHEAD_S) / 60
+
+
+def eval_factor(method: str) -> float:
+    """How much longer a `method` model takes to evaluate than its dense base on a CPU (catalog/methods.py)."""
+    return METHODS[method].cpu_eval_factor if method in METHODS else 1.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,9 @@ class Profile:
     samples: int | None
     max_tokens: int | None
     scorer: str | None  # toxicity scorer; None where toxicity is not scored
-    minutes_per_eval: float  # per model on 2 CPU cores, measured (docs/evaluation.md); GPTQ's CPU kernel takes EVAL_FACTOR x
+    # per model on 2 CPU cores, measured (docs/evaluation.md); a compressed model takes eval_factor() times it
+    minutes_per_eval: float
+    replies: bool = False  # compared reply by reply with the recorded run (reference/replies.jsonl, models.json)
 
     @property
     def root(self) -> Path:
@@ -56,26 +73,26 @@ class Profile:
             (f", toxicity by {self.scorer}" if self.scorer else "")
 
 
-def ensure_base(spec: ModelSpec, settings: Settings, log=print) -> None:
+def ensure_base(spec: ModelSpec, settings: Settings) -> None:
     """Before a rebuild: an embedded base is converted from its wheel; a Hub base must have been pulled."""
     base = catalog.get(spec.base.key)
     if base.base.embedded:
-        acquire.ensure(base, settings, log)
+        acquire.ensure(base, settings)
 
 
-def ensure_model(spec: ModelSpec, settings: Settings, log=print, build: bool = True, who: str = "") -> Path:
+def ensure_model(spec: ModelSpec, settings: Settings, build: bool = True, who: str = "") -> Path:
     """The model's store folder. The embedded model is converted from its wheel; with `build`, a missing variant
     of it is rebuilt (minutes on a CPU); anything else must already be in the store (NotInStoreError says how)."""
     folder = store.folder(settings.store, spec.name)
     if spec.method == "none" or not build or not spec.base.embedded or store.read_recipe(folder) is not None:
-        return acquire.ensure(spec, settings, log)
-    log(f"{who or spec.name}: building {spec.name} (not in the store yet)")
-    ensure_base(spec, settings, log)
+        return acquire.ensure(spec, settings)
+    logger.info(f"{who or spec.name}: building {spec.name} (not in the store yet)")
+    ensure_base(spec, settings)
     compress.rebuild(spec, settings)
     return folder
 
 
-def ensure_served(spec: ModelSpec, settings: Settings, backend: str | None, device: str, log=print) -> None:
+def ensure_served(spec: ModelSpec, settings: Settings, backend: str | None, device: str) -> None:
     """With BACKEND=vllm, a GPTQ model vLLM cannot run gets its dense copy in the store first (once; minutes for a
     13B model, and its float16 size on disk). Left out, BACKEND picks vLLM only where that copy already exists."""
     from .compress.dense_copy import dense_copy
@@ -83,14 +100,14 @@ def ensure_served(spec: ModelSpec, settings: Settings, backend: str | None, devi
     folder = store.folder(settings.store, spec.name)
     if backend == "vllm" and vllm_backend.installed() and vllm_backend.convertible(folder) and \
             vllm_backend.unsupported(folder, device):
-        dense_copy(spec.name, settings, log)
+        dense_copy(spec.name, settings)
 
 
-def ensure_models(profile: Profile, settings: Settings, log=print) -> list[ModelSpec]:
+def ensure_models(profile: Profile, settings: Settings) -> list[ModelSpec]:
     """Every model of the profile in the store; returns their specs (each id resolved once, here)."""
     specs = [catalog.get(name) for name in profile.models]
     for spec in specs:
-        ensure_model(spec, settings, log, who=profile.name)
+        ensure_model(spec, settings, who=profile.name)
     return specs
 
 
@@ -106,15 +123,14 @@ def plan(profile: Profile, settings: Settings) -> list[dict]:
                        profile.max_tokens)
         rows.append({"model": name, "in_store": present, "requests": sum(w["requests"] for w in work),
                      "tokens": sum(w["tokens"] for w in work),
-                     "minutes": profile.minutes_per_eval * EVAL_FACTOR.get(spec.method, 1.0) +
-                                (0 if present else MINUTES_TO_BUILD[spec.method])})
+                     "minutes": profile.minutes_per_eval * eval_factor(spec.method) +
+                                (0 if present else build_minutes(spec.method))})
     return rows
 
 
 def results_base(settings: Settings, backend: str = "hf") -> Path:
-    """Where a recorded profile's runs go: <results>/<profile> with transformers, which recorded the reference;
-    <results>/vllm/<profile> with vLLM, so the two backends' runs of one model never meet in one table."""
-    return settings.results if backend == "hf" else settings.results / backend
+    """The folder whose <profile>/ holds a recorded profile's runs with `backend` (results.Layout.profile)."""
+    return Layout(settings.results).profile("", backend).root
 
 
 def check_backend(profile: Profile, backend: str, record_new: bool = False) -> None:
@@ -132,7 +148,22 @@ def check_backend(profile: Profile, backend: str, record_new: bool = False) -> N
         vllm_backend.require()
 
 
-def run(profile: Profile, settings: Settings, progress: bool = True, record_new: bool = False, log=print,
+def eval_config(profile: Profile, batch_size: int | None = None, backend: str = "hf"):
+    """The evaluation settings of a profile's runs (checked)."""
+    from .evaluate import run as ev
+    config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
+                           max_tokens=profile.max_tokens, batch_size=batch_size, backend=backend)
+    config.check()
+    return config
+
+
+def scoped_settings(profile: Profile, settings: Settings, base: Path | None = None) -> Settings:
+    """Settings whose results folder is the profile's own (<base>/<profile>) and whose toxicity scorer is its."""
+    return dataclasses.replace(settings, results=Layout(base or settings.results).profile(profile.name).root,
+                               toxicity_scorer=profile.scorer or settings.toxicity_scorer)
+
+
+def run(profile: Profile, settings: Settings, progress: bool = True, record_new: bool = False,
         batch_size: int | None = None, backend: str = "hf"):
     """Build what is missing, evaluate every model, diff against the recorded numbers. `batch_size` changes how
     requests are padded together, which perturbs float sums the way another CPU does (tests/test_demo.py).
@@ -140,31 +171,51 @@ def run(profile: Profile, settings: Settings, progress: bool = True, record_new:
     interval against the recorded value, as for another CPU)."""
     from .evaluate import run as ev
     check_backend(profile, backend, record_new)
-    config = ev.EvalConfig(profile.perspectives, limit=profile.limit, samples=profile.samples,
-                           max_tokens=profile.max_tokens, batch_size=batch_size, backend=backend)
-    config.check()
+    config = eval_config(profile, batch_size, backend)
     t0 = time.perf_counter()
-    specs = ensure_models(profile, settings, log)
+    specs = ensure_models(profile, settings)
     base = results_base(settings, backend)
-    scoped = dataclasses.replace(settings, results=base / profile.name,
-                                 toxicity_scorer=profile.scorer or settings.toxicity_scorer)
+    scoped = scoped_settings(profile, settings, base)
     for i, spec in enumerate(specs, 1):
-        log(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}, BACKEND={backend}")
+        logger.info(f"{profile.name} [{i}/{len(specs)}] {spec.name}: {profile.describe()}, BACKEND={backend}")
         prepared = ev.prepare(spec, config, scoped)
-        ensure_served(spec, settings, backend, prepared.device, log)  # vLLM: a GPTQ model's dense copy, once
-        ev.evaluate(spec, config, scoped, progress=progress, log=log, prepared=prepared)
+        ensure_served(spec, settings, backend, prepared.device)  # vLLM: a GPTQ model's dense copy, once
+        ev.evaluate(spec, config, scoped, progress=progress, prepared=prepared)
     if record_new:
-        from .report import build, recipes, sources
+        from .report import build, recipes, replies, sources
         result = build.build(recipes.load(profile.name, profile.root), sources.get(profile.name, base))
-        log(f"{profile.name}: recorded {record(profile, result)}")
+        logger.info(f"{profile.name}: recorded {record(profile, result)}")
+        if profile.replies:
+            written = replies.record(profile.root, result, settings.store)
+            logger.info(f"{profile.name}: recorded {', '.join(str(p) for p in written)}")
     rep = report.run(profile.name, profile.name, base, profile.root, REPRODUCE / "tolerances.toml")
+    if profile.replies:
+        compare_replies(rep, profile, settings, judged=backend == "hf")
     report.write(rep, scoped.results)
     for name in pictures(profile):  # the profile's per-scenario figures, drawn from the same runs
         drawn = report.write(report.run(name, profile.name, base, profile.root,
                                         REPRODUCE / "tolerances.toml"), scoped.results)
-        log(f"{profile.name}: drew {', '.join(str(p) for p in drawn if p.suffix == '.png')}")
-    log(f"{profile.name}: {time.perf_counter() - t0:.0f} s in all")
+        logger.info(f"{profile.name}: drew {', '.join(str(p) for p in drawn if p.suffix == '.png')}")
+    logger.info(f"{profile.name}: {time.perf_counter() - t0:.0f} s in all")
     return rep
+
+
+def compare_replies(rep, profile: Profile, settings: Settings, judged: bool = True) -> None:
+    """Attach the reply-level comparison with the recorded run to `rep` and, for the backend that recorded it
+    (`judged`), let it decide the verdicts (artifact/report/replies.py); another engine's replies are only shown."""
+    from .report import replies, tolerances
+    from .report.diff import load_reference
+    tol = tolerances.load(REPRODUCE / "tolerances.toml")
+    agreement = replies.compare(profile.root, rep.result, settings.store, tol.reply_flips.get(profile.name, 0.0))
+    if agreement is None:
+        return
+    rep.replies = agreement
+    if judged:
+        rep.tolerance_text += ("; exact where every reply matches the recorded run's, and against the seeds' spread "
+                               "where a model's weights differ (see Replies vs recorded)")
+        reference = {k: v.value for k, v in load_reference(rep.result.recipe).items()}
+        replies.judge(rep.cells, agreement, replies.seed_spread(profile.root, reference),
+                      tol.recorded[profile.name][1])
 
 
 def pictures(profile: Profile) -> list[str]:

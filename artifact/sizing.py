@@ -9,10 +9,9 @@ from the vendored subset.
 """
 from __future__ import annotations
 
-from . import catalog
-from .dimensions import BY_KEY
-
-REFERENCE_PARAMS = 13e9  # the run engine's GPU-hour estimates are for a 13B model
+from .base import catalog
+from .base.dimensions import BY_KEY
+from .evaluate.throughput import ASSUMED_PARAMS  # the run engine's GPU-hour estimates are for this model's size
 
 
 def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
@@ -30,7 +29,7 @@ def plan(recipe, scores, settings, limit: int | None) -> list[dict]:
         per_13b = None if full_h is None or sized["share"] is None else full_h * sized["share"]
         models = missing.get(key, [])
         archs = [catalog.get(m).base.arch for m in models]
-        scale = [a.params / REFERENCE_PARAMS if a else 1.0 for a in archs]
+        scale = [a.params / ASSUMED_PARAMS if a else 1.0 for a in archs]
         rows.append({"perspective": key, "limit": limit, "items": sized["items"], "half_width": sized["half_width"],
                      "gpu_hours_13b": per_13b, "models": models,
                      "gpu_hours": None if per_13b is None else per_13b * sum(scale)})

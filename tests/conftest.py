@@ -12,9 +12,14 @@ MODEL_FIXTURES = {"session_store", "smol_base", "smol_tokenizer", "tiny_llama"}
 
 
 def pytest_collection_modifyitems(config, items):
+    from tests.helpers import needs
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
+        for marker, why_not in needs.BY_MARKER.items():  # gpu, vllm, engine: skipped with one line where absent
+            if item.get_closest_marker(marker) and (why := why_not()):
+                item.add_marker(pytest.mark.skip(reason=why))
+                break
 
 
 @pytest.fixture
@@ -48,9 +53,9 @@ def session_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def smol_base(session_store) -> Path:
     """SmolLM2-135M-Instruct converted from its wheel into a session-wide store (about 30 s, once)."""
-    from artifact import catalog
+    from artifact.base import catalog
     from artifact.acquire import embedded
-    return embedded.ensure(catalog.get("smollm2-135m-instruct"), session_store, log=lambda *_: None)
+    return embedded.ensure(catalog.get("smollm2-135m-instruct"), session_store)
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +88,7 @@ def tiny_llama(tmp_path_factory, smol_base) -> Path:
 @pytest.fixture
 def make_settings(tmp_path):
     """Settings whose store and checksums live in the test's own folder (the store may be shared)."""
-    from artifact.settings import load
+    from artifact.base.settings import load
 
     def make(store: Path | None = None, **env):
         return load({"ARTIFACT_STORE": str(store or tmp_path / "store"), "ARTIFACT_CHECKSUMS":
@@ -101,3 +106,22 @@ def hub(monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)  # the stand-in speaks LFS, not Xet
     with HubServer(token=HUB_TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+def said():
+    """Every line the artifact's modules log while the test runs (they log through `logging`, not a `log=` callback)."""
+    import logging
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler, logger = Collect(), logging.getLogger("artifact")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from artifact import container
-from artifact.settings import load
+from artifact.base.settings import load
 
 from tests.helpers import ROOT
 
@@ -62,7 +62,7 @@ def test_gpu_flags_tty_and_folders_outside_the_checkout(tmp_path):
     assert "-it" in container.run_command(s, ["bash"], "img", host, interactive=True)
     assert mounts_of(two)["/data/results"] == f"type=bind,src={tmp_path / 'res'},dst=/data/results"
     assert "ARTIFACT_RESULTS=/data/results" in env_of(two)
-    from artifact.errors import ArtifactError
+    from artifact.base.errors import ArtifactError
     with pytest.raises(ArtifactError, match="GPUS='two' is not understood"):
         container.run_command(s, ["ls"], "img", host, gpus="two")
 
@@ -76,10 +76,11 @@ def test_gpus_auto_asks_for_the_gpus_only_where_the_nvidia_driver_is_loaded(tmp_
     assert container.resolve_gpus("auto", device=driver) == ("all", None)
     driver.unlink()
     assert container.resolve_gpus("0,1", device=driver) == ("0,1", None)  # an explicit choice is kept as given
-    monkeypatch.setenv("DOCKER_HOST", "ssh://gpu-box")  # a remote engine: this host's devices say nothing
-    assert container.resolve_gpus("auto", device=driver) == ("all", None)
-    monkeypatch.setenv("DOCKER_HOST", "unix:///run/user/1000/docker.sock")  # rootless, still this host
-    assert container.resolve_gpus("auto", device=driver)[0] == "none"
+    # a remote engine: this host's devices say nothing (DOCKER_HOST, read by settings.load)
+    assert container.resolve_gpus("auto", device=driver, docker_host="ssh://gpu-box") == ("all", None)
+    assert load({"DOCKER_HOST": "ssh://gpu-box"}).docker_host == "ssh://gpu-box"
+    rootless = "unix:///run/user/1000/docker.sock"  # rootless, still this host
+    assert container.resolve_gpus("auto", device=driver, docker_host=rootless)[0] == "none"
 
 
 def test_the_cli_default_is_auto_and_says_what_it_chose(tmp_path):
@@ -203,3 +204,15 @@ def test_make_inside_the_image_uses_its_python_and_sets_nothing_up():
     assert out.returncode == 0 and "[make] MODE=image: inside the image comp-trust-artifact@abc" in out.stdout
     assert "python -m artifact table table3" in out.stdout and "python -m artifact check" in out.stdout
     assert ".venv" not in out.stdout and "artifact.container" not in out.stdout and "pip" not in out.stdout
+
+
+@pytest.mark.fault
+def test_the_judge_settings_reach_the_container_and_its_key_only_by_name(tmp_path):
+    """MT-Bench's judge in MODE=docker: its endpoint, model and rate go in as values, its key by name only (#31:
+    JUDGE_URL and JUDGE_API_KEY stayed outside the container)."""
+    s = settings_for(tmp_path, JUDGE_URL="http://judge.example/v1", JUDGE_API_KEY="sk-SENTINEL", JUDGE_MODEL="gpt-4",
+                     JUDGE_QPS="2")
+    cmd = container.run_command(s, ["python", "-m", "artifact", "eval"], "img", container.Host(1, 1, tty=False))
+    env = env_of(cmd)
+    assert {"JUDGE_URL=http://judge.example/v1", "JUDGE_MODEL=gpt-4", "JUDGE_QPS=2.0", "JUDGE=api"} <= set(env)
+    assert "JUDGE_API_KEY" in env and "sk-SENTINEL" not in " ".join(cmd)

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from artifact import demo, pipeline, report
-from artifact.dimensions import BY_LABEL
+from artifact.base.dimensions import BY_LABEL
 from artifact.report import recipes
-from artifact.settings import REPRODUCE
+from artifact.base.settings import REPRODUCE
 
 
 def _reference() -> dict[tuple[str, str], float]:
@@ -28,10 +28,11 @@ def _write_scores(results, values, half=5.0):
             v = values[(row.labels[0], col)]
             folder = results / "demo" / "eval" / row.models[0] / BY_LABEL[col].key
             folder.mkdir(parents=True, exist_ok=True)
-            reps = [v - half + 2 * half * i / 999 for i in range(1000)] if half else [v] * 1000
+            top = BY_LABEL[col].bounds[1]  # a score record stays in its dimension's range (results.py checks)
+            reps = [min(max(v - half + 2 * half * i / 999, 0), top) for i in range(1000)] if half else [v] * 1000
             (folder / "score.json").write_text(json.dumps({
                 "model": row.models[0], "dimension": BY_LABEL[col].key, "score": v, "partial": True, "revision": "r",
-                "config_hash": "c", "ci95": [v - half, v + half], "items": 100, "interval": {"replicates": reps}}))
+                "config_hash": "c", "ci95": [min(reps), max(reps)], "items": 100, "interval": {"replicates": reps}}))
 
 
 def test_recorded_numbers_cover_three_models_and_nine_columns():
@@ -92,7 +93,7 @@ def test_the_demo_claim_is_a_finding_and_never_fails_the_run(tmp_path):
 
 
 def test_dry_run_says_what_would_be_built_and_run(make_settings, tmp_path):
-    from artifact.settings import CHECKSUMS
+    from artifact.base.settings import CHECKSUMS
     rows = pipeline.plan(demo.DEMO, make_settings(store=tmp_path / "empty-store", ARTIFACT_CHECKSUMS=str(CHECKSUMS)))
     assert [r["model"] for r in rows] == list(demo.DEMO.models) and not any(r["in_store"] for r in rows)
     assert len({r["requests"] for r in rows}) == 1 and rows[0]["requests"] > 300  # the same work for every model
@@ -105,9 +106,9 @@ def test_dry_run_says_what_would_be_built_and_run(make_settings, tmp_path):
 def test_another_batch_size_never_fails_against_the_recorded_numbers(make_settings, session_store, smol_base):
     """The cross-CPU property, proven here: padding requests in batches of 3 instead of 8 changes the float sums the
     way another CPU does. Every verdict must stay PASS or WARN (about 12 minutes on 2 cores)."""
-    from artifact.settings import CHECKSUMS
+    from artifact.base.settings import CHECKSUMS
     settings = make_settings(store=session_store, ARTIFACT_CHECKSUMS=str(CHECKSUMS))
-    rep = pipeline.run(demo.DEMO, settings, progress=False, batch_size=3, log=lambda *_: None)
+    rep = pipeline.run(demo.DEMO, settings, progress=False, batch_size=3)
     verdicts = {(c.row, c.column): c.verdict for c in rep.cells}
     assert len(verdicts) == 27 and set(verdicts.values()) <= {"PASS", "WARN"}, rep.summary()
     assert rep.exit_code == 0
@@ -131,8 +132,9 @@ def test_the_demo_draws_its_per_scenario_figure_from_its_runs(tmp_path):
         parts = {p: [10.0 * i + j, 10.0 * i + j + 2, 10.0 * i + j - 2] for j, p in enumerate(recipe.parts.values())}
         (folder / "score.json").write_text(json.dumps({
             "model": row.models[0], "dimension": "ood", "score": 40.0, "partial": True, "revision": "r",
-            "config_hash": "c", "ci95": [30.0, 50.0], "items": 100, "interval": {"replicates": [40.0] * 3, "breakdown": {
-                p: {"ci95": [min(v), max(v)], "replicates": v} for p, v in parts.items()}},
+            "config_hash": "c", "ci95": [30.0, 50.0], "items": 100,
+            "interval": {"replicates": [40.0] * 3,
+                         "breakdown": {p: {"ci95": [min(v), max(v)], "replicates": v} for p, v in parts.items()}},
             "breakdown": {p: v[0] for p, v in parts.items()}}))
     rep = report.run("demo-ood", "demo", tmp_path, demo.DEMO.root, REPRODUCE / "tolerances.toml")
     assert rep.cells == [] and rep.exit_code == 0  # nothing to diff: the figure is for looking
@@ -141,3 +143,26 @@ def test_the_demo_draws_its_per_scenario_figure_from_its_runs(tmp_path):
             cell = rep.result.cells[(row.key, c)]
             assert cell.value == 10.0 * i + j and cell.ci95 is not None
     assert [p.name for p in report.write(rep, tmp_path / "demo") if p.suffix == ".png"] == ["demo-ood.png"]
+
+
+def test_the_gptq_row_has_two_more_calibration_seeds_to_record():
+    rows = demo.seeded_rows()
+    assert [(row, [s.name for s in specs]) for row, specs in rows] == [
+        ("gptq 4-bit", ["smollm2-135m-instruct-gptq-4bit-s1", "smollm2-135m-instruct-gptq-4bit-s2"])]
+    assert all(s.calibration.seed in (1, 2) and s.calibration.samples == 16 for _, specs in rows for s in specs)
+
+
+def test_the_recorded_replies_cover_every_cell_and_the_seeds_every_column():
+    """The reference the reply-level verdicts read: one line per request of each of the 27 cells, each reply's
+    digest matching it, and the three models' bytes; the GPTQ row's other two seeds, every column."""
+    from artifact.report import replies
+    ref = demo.DEMO.root / "reference"
+    lines = [json.loads(line) for line in (ref / "replies.jsonl").read_text().splitlines()]
+    assert {(r["model"], r["perspective"]) for r in lines} == {(m, d.key) for m in demo.DEMO.models
+                                                              for d in BY_LABEL.values() if d.label in
+                                                              recipes.load("demo", demo.DEMO.root).columns}
+    assert all(r["sha256"] == replies.digest(r["replies"]) for r in lines) and len(lines) > 3 * 300
+    models = json.loads((ref / "models.json").read_text())
+    assert set(models) == set(demo.DEMO.models) and all(len(m["tensors"]) > 200 for m in models.values())
+    spread = replies.seed_spread(demo.DEMO.root, {(k[0], k[1]): v for k, v in _reference().items()})
+    assert len(spread) == 9 and all(len(v) == 3 for v in spread.values())

@@ -1,14 +1,15 @@
 """docker/Dockerfile, read without a Docker engine: its base is pinned by exact tag, it installs through
-artifact/pins.py (so the versions in the image are pyproject.toml's), no secret is a build argument, and it ends as a
-non-root user. The build command's arguments are the Dockerfile's own ARGs."""
+artifact/base/pins.py (so the versions in the image are pyproject.toml's), no secret is a build argument, and it ends as
+a non-root user. The build command's arguments are the Dockerfile's own ARGs."""
 import os
 import re
 import subprocess
 
 import pytest
 
-from artifact import container, pins
-from artifact.errors import ArtifactError
+from artifact import container
+from artifact.base import pins
+from artifact.base.errors import ArtifactError
 
 from tests.helpers import ROOT
 
@@ -58,10 +59,10 @@ def test_every_package_comes_from_the_project_pins():
     runs = " && ".join(a for w, a in ins if w == "RUN")
     assert not re.search(r"[A-Za-z0-9_\]-]==\d", runs)  # no version of its own
     for group in ("torch", "deps dev", "no-deps", "engine"):
-        assert f"python3 artifact/pins.py {group}" in runs
+        assert f"python3 artifact/base/pins.py {group}" in runs
     # the pins layer is built from pyproject.toml and pins.py alone, before the code is copied
     copies = [a for w, a in ins if w == "COPY"]
-    assert copies[:2] == ["pyproject.toml ./", "artifact/pins.py artifact/pins.py"]
+    assert copies[:2] == ["pyproject.toml ./", "artifact/base/pins.py artifact/base/pins.py"]
     order = [a for w, a in ins if w in ("COPY", "RUN")]
     assert order.index(copies[1]) < next(i for i, a in enumerate(order) if "pins.py torch" in a)
     assert "pins.installed_mismatches()" in runs  # and the build fails if what landed differs from the pins
@@ -133,7 +134,7 @@ def test_the_scorer_step_fetches_and_pins_the_weights(hub, tmp_path, smol_base):
     import sys
 
     from artifact.evaluate import scorers
-    from artifact.settings import load
+    from artifact.base.settings import load
 
     from tests.helpers import HUB_TOKEN
     from tests.helpers.standins import SCORER_REPO, tiny_toxic_classifier

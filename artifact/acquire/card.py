@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..catalog import ModelSpec
-from ..results import read_scores
+from ..base.catalog import ModelSpec
+from ..base.results import read_scores
 
 CITATION = """@inproceedings{hong2024decoding,
   title     = {Decoding Compressed Trust: Scrutinizing the Trustworthiness of Efficient LLMs Under Compression},
@@ -41,7 +41,8 @@ def model_card(spec: ModelSpec, recipe: dict, manifest: dict[str, str], results:
                  f"| calibration draw | {cal.get('samples')} × {cal.get('sampler')} sampler, seed {cal.get('seed')}, "
                  f"{cal.get('seqlen')} tokens, digest `{cal.get('digest', '')[:16]}…` |"]
     made += [f"| base model | {base.hub} ({recipe.get('base', {}).get('model', '')}) |",
-             f"| made on | {recipe.get('device', '?')} in {recipe.get('wall_time_s', '?')} s, {recipe.get('made', '')} |",
+             f"| made on | {recipe.get('device', '?')} in {recipe.get('wall_time_s', '?')} s, "
+             f"{recipe.get('made', '')} |",
              f"| code commit | `{recipe.get('code_commit', 'unknown')}` |",
              "| libraries | " + ", ".join(f"{k} {v}" for k, v in versions.items()) + " |"]
     files = ["| file | sha256 |", "| --- | --- |", *(f"| {k} | `{v}` |" for k, v in sorted(manifest.items()))]

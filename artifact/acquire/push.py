@@ -7,25 +7,25 @@ overwritten unless FORCE=1. Afterwards `checksums/models/<name>.json` records th
 """
 from __future__ import annotations
 
+import logging
 import hashlib
 
-from .. import ledger, store
-from ..catalog import ModelSpec
-from ..errors import ArtifactError
-from ..provenance import now_utc
-from ..settings import Settings
-from ..fetch import api, explain, git_blob_sha1, site
+from ..base import ledger, store
+from ..base.catalog import ModelSpec
+from ..base.errors import ArtifactError
+from ..base.provenance import now_utc
+from ..base.settings import Settings
+from ..base.fetch import api, explain, git_blob_sha1, site
 from .card import model_card
+
+logger = logging.getLogger(__name__)
 
 EMPTY_REPO_FILES = {".gitattributes", "README.md"}
 
 
 def _local(spec: ModelSpec, settings: Settings):
-    folder = store.folder(settings.store, spec.name)
+    folder = store.require(settings.store, spec.name, spec.made_by)
     recipe = store.read_recipe(folder)
-    if recipe is None:
-        raise ArtifactError(f"{spec.name} is not in the store {settings.store}; `make rebuild MODEL={spec.name}` "
-                            f"or `make pull MODEL={spec.name}` first")
     bad = store.verify(folder)
     if bad:
         raise ArtifactError(f"the store copy of {spec.name} does not match its manifest ({'; '.join(bad)}); "
@@ -55,8 +55,7 @@ def plan(spec: ModelSpec, settings: Settings, repo: str, revision: str | None) -
     return lines
 
 
-def push(spec: ModelSpec, settings: Settings, repo: str, revision: str | None = None, force: bool = False,
-         log=print) -> dict:
+def push(spec: ModelSpec, settings: Settings, repo: str, revision: str | None = None, force: bool = False) -> dict:
     from huggingface_hub import CommitOperationAdd
 
     folder, recipe, manifest, card, uploads = _local(spec, settings)
@@ -74,7 +73,7 @@ def push(spec: ModelSpec, settings: Settings, repo: str, revision: str | None = 
             client.create_branch(repo, branch=revision)
         operations = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(path)) for rel, path in
                       sorted(uploads.items())] + [CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card)]
-        log(f"pushing {spec.name} ({len(operations)} files) to {repo} @ {revision}")
+        logger.info(f"pushing {spec.name} ({len(operations)} files) to {repo} @ {revision}")
         info = client.create_commit(repo, operations, commit_message=f"{spec.name} ({spec.method} {spec.rate}) "
                                     "from comp-trust-artifact", revision=revision)
         remote = {f.path: f for f in client.list_repo_tree(repo, revision=info.oid, recursive=True)
@@ -92,6 +91,6 @@ def push(spec: ModelSpec, settings: Settings, repo: str, revision: str | None = 
         raise ArtifactError(f"the push to {repo} @ {revision} did not arrive intact: {'; '.join(problems)}")
     ledger.record_hub(settings.checksums, spec.name, manifest, repo, revision, info.oid, "push", now_utc(),
                       recipe_key=recipe.get("recipe_key"))
-    log(f"{spec.name}: pushed to {site(settings)}/{repo} @ {revision} (commit {info.oid[:12]}); every file's hash "
-        "was read back and matches")
+    logger.info(f"{spec.name}: pushed to {site(settings)}/{repo} @ {revision} (commit {info.oid[:12]}); every file's "
+                "hash was read back and matches")
     return {"name": spec.name, "status": "pushed", "repo": repo, "revision": revision, "commit": info.oid}

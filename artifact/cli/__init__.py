@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import ArtifactError
-from ..settings import load as load_settings
+from ..base import liblog
+from ..base.errors import ArtifactError
+from ..base.settings import load as load_settings
 from . import evaluate, hub, models, sweep, tables
 
 EPILOG = """examples:
@@ -53,10 +54,22 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as e:  # --help (0), or a bad argument already said in one sentence (2)
         return e.code if isinstance(e.code, int) else 2
-    from ..settings import quiet_libraries
+    from ..base.settings import quiet_libraries
     quiet_libraries()
+    code = _run(args)
+    written = liblog.detach()
+    if written and code in (0, 1):  # an error stays one sentence; its log is in the same folder
+        print(f"(the libraries' messages: {written})", file=sys.stderr)
+    return code
+
+
+def _run(args) -> int:
     try:
-        return args.func(args, load_settings())
+        settings = load_settings()
+        from ..base.results import Layout
+        liblog.to_file(Layout(settings.results).logs, args.verb, settings.verbose)
+        liblog.console(settings.verbose)
+        return args.func(args, settings)
     except ArtifactError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -71,17 +84,38 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - the last edge: never a bare traceback, never exit 1 (which means FAIL)
-        full = _full_disk()  # a library's own error for a full disk (safetensors: SafetensorError) is still that
+        # a library's own error for a full disk (safetensors: SafetensorError "... (os error 28)") is still that; by
+        # the time it arrives here the staging folder is gone, so its words are read, not only the free space
+        full = _full_disk() or _no_space(e)
         if full:
-            print(f"error: {type(e).__name__} with {full} full; free space (or point the folder elsewhere) and rerun: "
-                  "what was finished is kept", file=sys.stderr)
+            print(f"error: {type(e).__name__} with {full}; free space (or point the folder elsewhere) and rerun: what "
+                  "was finished is kept", file=sys.stderr)
             return 2
+        # every value a user gives, file this project reads and answer a service sends is checked where it enters
+        # and refused as an ArtifactError (exit 2); an exception that arrives here, a ValueError included, is a bug
         saved = _save_traceback()
-        bad_value = isinstance(e, (ValueError, UnicodeError))
-        print(f"error: {type(e).__name__}: {str(e)[:300]}; " + (
-            "a value or file this command read cannot be used: check the one named, then rerun" if bad_value else
-            "this is a bug in comp-trust-artifact: please report it") + f" (traceback in {saved})", file=sys.stderr)
-        return 2 if bad_value else 3
+        print(f"error: {type(e).__name__}: {str(e)[:300]}; this is a bug in comp-trust-artifact: please report it "
+              f"(traceback in {saved})", file=sys.stderr)
+        return 3
+
+
+NO_SPACE = {28: "no space left on the device", 122: "the disk quota is exceeded",
+            27: "a file grew too large for the file system or its size limit"}
+
+
+def _no_space(err: BaseException) -> str | None:
+    """What ran out, where an exception (or one it wraps) is an OS write error for space: ENOSPC, EDQUOT, EFBIG, as
+    an OSError or in a library's message ("... (os error 28)")."""
+    import re
+    seen = 0
+    while err is not None and seen < 8:
+        code = err.errno if isinstance(err, OSError) else None
+        match = re.search(r"os error (\d+)", str(err))
+        code = code or (int(match.group(1)) if match else None)
+        if code in NO_SPACE:
+            return NO_SPACE[code]
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
 
 
 def _full_disk() -> str | None:
@@ -95,7 +129,7 @@ def _full_disk() -> str | None:
     for folder in folders:
         probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if probe is not None and shutil.disk_usage(probe).free < 64 * 2 ** 20:
-            return str(folder)
+            return f"{folder} full"
     return None
 
 

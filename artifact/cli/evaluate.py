@@ -5,8 +5,9 @@ import argparse
 
 from tabulate import tabulate
 
-from .. import catalog
-from ..dimensions import PERSPECTIVES
+from ..base import catalog
+from ..base.dimensions import PERSPECTIVES
+from ..base.results import Layout
 
 EXAMPLES = """examples:
   python -m artifact eval smollm2-135m-instruct --perspective all --limit 5       # the embedded model, CPU
@@ -23,9 +24,10 @@ EXAMPLES = """examples:
 
 
 PLAN_NOTE = ("Hours count every reply at its token cap (an upper bound); tokens are counted as characters / 4. "
-             "`make bench-eval` on this machine makes the hours here measured ones. ±95% is the expected half-width of the score's "
-             "95% interval at this LIMIT, in score points, from the item count per task and the largest spread an "
-             "item can have (50 points for a rate: a coin-flip item); real runs are narrower where items agree. "
+             "`make bench-eval` on this machine makes the hours here measured ones. ±95% is the expected "
+             "half-width of the score's 95% interval at this LIMIT, in score points, from the item count per task "
+             "and the largest spread an item can have (50 points for a rate: a coin-flip item); real runs are "
+             "narrower where items agree. "
              "LIMIT=n asks n items per task, a seeded random sample.")
 
 
@@ -120,7 +122,8 @@ def register(sub, epilog: str) -> None:
                    help="at most N samples per prompt where the paper draws several (toxicity and stereotype 25, "
                         "privacy understanding 100): a partial score, for quick runs")
     e.add_argument("--max-tokens", type=int, metavar="N",
-                   help="cap every reply at N tokens (the paper allows 16-150 by task): a partial score, for quick runs")
+                   help="cap every reply at N tokens (the paper allows 16-150 by task): a partial score, for quick "
+                        "runs")
     e.add_argument("--toxicity-scorer", choices=["perspective", "toxic-bert", "profanity"],
                    help="who scores toxicity (default: perspective with PERSPECTIVE_API_KEY, else toxic-bert where its "
                         "weights are placed, else profanity; only perspective is comparable to the paper)")
@@ -147,7 +150,7 @@ def cmd_agreement(args, settings) -> int:
     out = agreement.run(settings, args.data, args.scorer)
     print(f"toxicity scorers against {out['reference']}:")
     print(agreement.table(out))
-    print(f"written: {settings.results / 'toxicity-agreement.md'} and .json")
+    print(f"written: {Layout(settings.results).agreement}.md and .json")
     return 0
 
 
@@ -155,8 +158,8 @@ def register_agreement(sub) -> None:
     a = sub.add_parser("toxicity-agreement", help="how closely each toxicity scorer tracks Perspective",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  python -m artifact toxicity-agreement                  # every scorer "
-                              "available here\n  python -m artifact toxicity-agreement --scorer profanity\n  python -m artifact "
-                              "toxicity-agreement --scorer perspective --dry-run",
+                              "available here\n  python -m artifact toxicity-agreement --scorer profanity\n"
+                              "  python -m artifact toxicity-agreement --scorer perspective --dry-run",
                        description="Score the RealToxicityPrompts texts with each available scorer and compare with "
                                    "the Perspective scores stored in the dataset: correlation, mean absolute error, "
                                    "agreement at 0.5.")

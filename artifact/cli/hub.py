@@ -5,8 +5,8 @@ import argparse
 
 from tabulate import tabulate
 
-from .. import catalog, fetch, ledger, store
-from ..errors import ArtifactError
+from ..base import catalog, fetch, ledger, store
+from ..base.errors import ArtifactError
 
 
 def _print_plan(title: str, lines) -> None:
@@ -21,6 +21,7 @@ def cmd_pull(args, settings) -> int:
     spec = catalog.get(args.model)
     if args.repo:
         fetch.check_repo_id(args.repo)
+    fetch.check_revision(args.revision)
     if args.dry_run:
         _print_plan(f"pull {spec.name}", pull.plan(spec, settings))
         return 0
@@ -59,6 +60,7 @@ def cmd_push(args, settings) -> int:
     spec = catalog.get(args.model)
     if args.repo:
         fetch.check_repo_id(args.repo)
+    fetch.check_revision(args.revision)
     if args.dry_run:
         _print_plan(f"push {spec.name}", push.plan(spec, settings, args.repo, args.revision))
         return 0
@@ -68,9 +70,8 @@ def cmd_push(args, settings) -> int:
 
 def cmd_verify(args, settings) -> int:
     if args.model:
-        folders = [store.folder(settings.store, catalog.get(args.model).name)]
-        if store.read_recipe(folders[0]) is None:
-            raise ArtifactError(f"{folders[0].name} is not in the store {settings.store}")
+        spec = catalog.get(args.model)
+        folders = [store.require(settings.store, spec.name, spec.made_by)]
     else:
         folders = sorted(p for p in settings.store.glob("*") if p.is_dir() and not p.name.startswith(".")
                          and store.read_recipe(p) is not None) if settings.store.is_dir() else []
@@ -91,6 +92,12 @@ def cmd_verify(args, settings) -> int:
         print(tabulate([(rel_store(x["path"], settings), x["kind"], f"{x['bytes'] / 1e6:.1f} MB",
                          f"in use by {x['owner']}" if x["owner"] else _fate(x)) for x in left],
                        headers=["folder", "kind", "size", "what happens to it"], tablefmt="github"))
+    from ..base.results import leftovers
+    temps = leftovers(settings.results)
+    if temps and not args.model:
+        print(f"\n{len(temps)} temporary file(s) of killed runs under {settings.results} (the next run of each folder "
+              "removes them): " + ", ".join(str(t.relative_to(settings.results)) for t in temps[:5]) +
+              (" ..." if len(temps) > 5 else ""))
     return 1 if bad else 0
 
 

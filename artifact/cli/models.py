@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .. import catalog
-from ..errors import ArtifactError
-from ..settings import pick_device
+from ..base import catalog
+from ..base.errors import ArtifactError
+from ..base.settings import pick_device
 
 
 def cmd_models(args, settings) -> int:

@@ -9,6 +9,7 @@ from .. import report
 from ..report import build as build_mod
 from ..report import diff as diff_mod
 from ..report import figures, recipes, render, sources, tolerances
+from ..base.results import Layout
 
 
 def _source(args, settings, name: str) -> str:
@@ -28,7 +29,7 @@ def _dry_run(name: str, source: str, settings, limit: int | None = None) -> int:
     if missing:
         print(f"{len(missing)} models lack a {source} score for some cell: {', '.join(missing)}")
     if figures.is_figure(recipe):
-        print(f"would draw {settings.results / 'figures' / name}.png and .svg from these {len(plan)} cells "
+        print(f"would draw {Layout(settings.results).figures / name}.png and .svg from these {len(plan)} cells "
               "(and the paper's values beside them, where the paper prints them or they were read off its figure)")
     if source == "local":
         _cost(recipe, source, settings, limit)
@@ -96,10 +97,12 @@ def cmd_tables(args, settings) -> int:
             print(rep.summary(), end="\n\n" + "-" * 100 + "\n\n")
     table = tabulate(overview, headers=["table", "source", *diff_mod.VERDICTS, "claims held"], tablefmt="github")
     head = "# Replay of every table and figure, diffed against the paper\n\n" + table
-    [path] = render.write(settings.results / "tables", "REPORT", {".md": "\n\n---\n\n".join([head, *summaries]) + "\n"})
+    body = "\n\n---\n\n".join([head, *summaries]) + "\n"
+    [path] = render.write(Layout(settings.results).tables, "REPORT", {".md": body})
     print(table)
     print(f"\nAll tables in one report: {path}\nPer-cell diffs and provenance: "
-          f"{settings.results / 'tables'}/<table>.{{md,json}}; figures: {settings.results / 'figures'}/<fig>.{{png,svg}}")
+          f"{Layout(settings.results).tables}/<table>.{{md,json}}; "
+          f"figures: {Layout(settings.results).figures}/<fig>.{{png,svg}}")
     return worst
 
 
@@ -108,7 +111,8 @@ def cmd_report(args, settings) -> int:
     from ..report import html
     args.quiet = True
     worst = cmd_tables(args, settings)
-    out = html.write(settings.results / "tables" / "REPORT.md")
+    layout = Layout(settings.results)
+    out = html.write(layout.tables / "REPORT.md", layout.figures)
     print(f"\nself-contained report (figures inline, no network needed): {out}")
     return worst
 
@@ -147,8 +151,9 @@ def register(sub, epilog: str) -> None:
         t.add_argument("name", metavar="TABLE", help=f"one of: {names}")
         t.add_argument("--source", choices=sources.SOURCES,
                        help="published: the authors' website scores (replay); local: this artifact's own "
-                            "evaluation results; local-partial: local, partial scores included (a rehearsal)" + (" (default: the last build's, else published)"
-                                                    if verb == "diff" else " (default: published)"))
+                            "evaluation results; local-partial: local, partial scores included (a rehearsal)"
+                            + (" (default: the last build's, else published)" if verb == "diff"
+                               else " (default: published)"))
         if verb == "table":
             t.add_argument("--dry-run", action="store_true", help="say which models and metrics make each cell "
                                                                   "and which the source lacks; write nothing")
@@ -190,10 +195,15 @@ def cmd_demo(args, settings) -> int:
         print(f"≈{minutes:.0f} minutes in all, then the replay (seconds); estimates from this project's "
               "measurements on 2 cores")
         return 0
+    if args.measure_flips:
+        return demo.flips(settings)
+    if args.record_seeds:
+        print(f"recorded {demo.record_seeds(settings, progress=not args.no_progress)}")
+        return 0
     rep = pipeline.run(demo.DEMO, settings, progress=not args.no_progress, record_new=args.record,
                        backend=args.backend)
     print(rep.summary())
-    print(f"Demo report: {pipeline.results_base(settings, args.backend) / 'demo' / 'tables'}/demo.{{md,json}}")
+    print(f"Demo report: {Layout(settings.results).profile('demo', args.backend).tables}/demo.{{md,json}}")
     return rep.exit_code
 
 
@@ -205,10 +215,9 @@ def cmd_check(args, settings) -> int:
         print(f"steps: {', '.join(check.STEPS)}. ≈{minutes:.0f} minutes on 2 CPU cores (measured); on one GPU "
               f"{check.GPU_MINUTES} (estimate), the first run also compiles gptqmodel's kernels")
         return 0
-    from .. import pipeline
     steps, rep, info = check.run(settings, progress=not args.no_progress, record_new=args.record,
                                  backend=args.backend)
-    out = pipeline.results_base(settings, args.backend) / "check" / "check-report.md"
+    out = Layout(settings.results).check_report(args.backend)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(check.markdown(steps, info, rep), encoding="utf-8")
     verdict = check.verdict(steps)
@@ -225,7 +234,8 @@ def register_demo(sub) -> None:
     d = sub.add_parser("demo", help="the embedded default: SmolLM2 dense, magnitude 2:4 and GPTQ 4-bit on every "
                                     "dimension, with intervals",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  python -m artifact demo --dry-run  # what would be built and run, and how long\n"
+                       epilog="examples:\n"
+                              "  python -m artifact demo --dry-run  # what would be built and run, and how long\n"
                               "  python -m artifact demo            # then `make replay` (make demo does "
                               "both)\n  python -m artifact demo --record   # rewrite the recorded reference, on "
                               "purpose\n  python -m artifact demo --backend vllm  # the same runs with vLLM, "
@@ -237,7 +247,13 @@ def register_demo(sub) -> None:
                                    "against the numbers recorded in reproduce/demo/reference/demo.csv, list the "
                                    "changes from the dense model that exceed their intervals and check the paper's "
                                    "headline claim in miniature. Offline, CPU.")
-    d.add_argument("--record", action="store_true", help="write this run's numbers as the new reference first")
+    d.add_argument("--record", action="store_true", help="write this run's numbers and replies as the new "
+                                                         "reference first")
+    d.add_argument("--record-seeds", action="store_true", help="build and score the GPTQ row's other calibration "
+                                                               "seeds and record their cells (reference/seeds.csv)")
+    d.add_argument("--measure-flips", action="store_true", help="evaluate the dense model under each CPU kernel-path "
+                                                                "switch and count the replies that differ from the "
+                                                                "recorded run's (make bench-demo-flips)")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.add_argument("--backend", default="hf", metavar="NAME",
                    help=BACKEND_HELP.format(where="results/vllm/demo"))

@@ -22,6 +22,7 @@ Samplers (each reimplements its tool's procedure from its description, not its c
 """
 from __future__ import annotations
 
+import logging
 import gzip
 import hashlib
 import io
@@ -30,9 +31,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fetch, ledger, prompts
-from ..errors import ArtifactError, ChecksumMismatchError, FileFormatError, HubError
-from ..provenance import rel, sha256_file
+from ..base import fetch, ledger, prompts
+from ..base.errors import ArtifactError, ChecksumMismatchError, FileFormatError, HubError
+from ..base.provenance import rel, sha256_file
+
+logger = logging.getLogger(__name__)
 
 VENDORED = Path(__file__).resolve().parents[1] / "data" / "calibration"
 
@@ -78,7 +81,7 @@ def _check(path: Path, expected: str | None, where: str) -> str:
     return digest
 
 
-def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> tuple[Path, dict]:
+def locate(ds: Dataset, settings, local_file: Path | None = None) -> tuple[Path, dict]:
     """The calibration file on disk, verified, and where it came from."""
     lock_path = _lock_path(settings.checksums, ds)
     lock = ledger.read_lock(settings.checksums, "calibration", ds.key)
@@ -92,10 +95,10 @@ def locate(ds: Dataset, settings, local_file: Path | None = None, log=print) -> 
         path = VENDORED / ds.vendored
         digest = _check(path, ds.sha256, "artifact/compress/calibration.py")
         return path, {"dataset": ds.key, "file": rel(path), "sha256": digest, "origin": "vendored"}
-    return _fetch(ds, lock, lock_path, settings, log)
+    return _fetch(ds, lock, lock_path, settings)
 
 
-def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tuple[Path, dict]:
+def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings) -> tuple[Path, dict]:
     try:
         with fetch.explain(settings, ds.repo):
             revision = lock["revision"] if lock else fetch.dataset_head(settings, ds.repo)
@@ -107,8 +110,8 @@ def _fetch(ds: Dataset, lock: dict | None, lock_path: Path, settings, log) -> tu
     if not lock:
         ledger.write_lock(settings.checksums, "calibration", ds.key, {"repo": ds.repo, "revision": revision,
                                                                       "files": {ds.filename: digest}})
-        log(f"recorded {ds.repo}@{revision[:12]} {ds.filename} sha256 {digest[:16]}… in {rel(lock_path)}; "
-            "commit that file so every later fetch is pinned to it")
+        logger.info(f"recorded {ds.repo}@{revision[:12]} {ds.filename} sha256 {digest[:16]}… in {rel(lock_path)}; "
+                    "commit that file so every later fetch is pinned to it")
     return path, {"dataset": ds.key, "file": f"{ds.repo}/{ds.filename}", "revision": revision, "sha256": digest,
                   "origin": "hub"}
 
@@ -148,7 +151,8 @@ def reference_tokenizer(folder: Path):
     loses its leading "▁", so every llama-2 calibration render ("<s>[INST] …", the literal <s> after the BOS)
     differs from the slow tokenizer in one id ("[" for "▁["). Loaded from the file as it is, with its
     Prepend("▁")+Replace normalizer, the ids equal the slow tokenizer's (measured on all 256 vendored Alpaca
-    records in the llama-2, vicuna_v1.1 and default renders and as plain documents; docs/compression.md, "Against the reference code")."""
+    records in the llama-2, vicuna_v1.1 and default renders and as plain documents; docs/compression.md, "Against
+    the reference code")."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if type(tokenizer).__name__.startswith("LlamaTokenizer") and (Path(folder) / "tokenizer.json").is_file():
@@ -223,7 +227,7 @@ def sample_blocks(texts: list[str], n: int, seed: int, tokenizer, seqlen: int):
 
 def draw(method: str, calibration, records: list, tokenizer, max_len: int) -> tuple[list[list[int]], dict]:
     """The calibration sequences of one catalog calibration spec, and how they were drawn."""
-    from .registry import METHODS
+    from ..base.catalog.methods import METHODS
     sampler = METHODS[method].sampler
     seed = 0 if calibration.seed is None else calibration.seed
     seqlen = calibration.seqlen or max_len

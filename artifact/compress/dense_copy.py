@@ -8,33 +8,36 @@ is intact and made from the current source is not made again.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
-from .. import store
-from ..errors import ChecksumMismatchError, NotInStoreError
-from ..provenance import code_commit, library_versions, now_utc
-from ..settings import Settings
+from ..base import store
+from ..base.errors import ChecksumMismatchError
+from ..base.provenance import code_commit, library_versions, now_utc
+from ..base.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 CONVERSION = "gptq-dequantize/1"  # bump when dense.py writes different bytes
 
 
-def dense_copy(name: str, settings: Settings, log=print) -> Path:
+def dense_copy(name: str, settings: Settings) -> Path:
     src = store.folder(settings.store, name)
     copy_name = name + store.DENSE
-    with store.claim(settings.store, copy_name, log):
-        if store.read_recipe(src) is None:
-            raise NotInStoreError(name, settings.store, "rebuild")
+    with store.claim(settings.store, copy_name):
+        store.require(settings.store, name, "rebuild")
         ready = store.dense_copy(src)
         if ready is not None:
-            log(f"{copy_name}: up to date (made from the stored {name})")
+            logger.info(f"{copy_name}: up to date (made from the stored {name})")
             return ready
         damaged = store.verify(src)
         if damaged:
             raise ChecksumMismatchError(src, f"fails its sha256 check ({damaged[0]})",
                                         f"rebuild or pull {name} again before its dense copy is made")
         source_sha = store.manifest_sha(src)
-        log(f"{copy_name}: dequantizing {name} once for the engine (its weights as gptqmodel's kernel computes them)")
+        logger.info(f"{copy_name}: dequantizing {name} once for the engine (its weights as gptqmodel's kernel "
+                    "computes them)")
         started = time.time()
         from .gptq.dense import dequantize_checkpoint
         with store.staging(settings.store, copy_name) as tmp:
@@ -45,5 +48,5 @@ def dense_copy(name: str, settings: Settings, log=print) -> Path:
                       "wall_time_s": round(time.time() - started, 1), "versions": library_versions(),
                       "code_commit": code_commit(), "made": now_utc()}
             store.commit(tmp, store.folder(settings.store, copy_name), recipe)
-        log(f"{copy_name}: done in {recipe['wall_time_s']:.0f} s ({stats['bytes'] / 1e9:.2f} GB)")
+        logger.info(f"{copy_name}: done in {recipe['wall_time_s']:.0f} s ({stats['bytes'] / 1e9:.2f} GB)")
         return store.folder(settings.store, copy_name)

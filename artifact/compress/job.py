@@ -1,26 +1,26 @@
 """A compression job: what to make, checked before anything runs, and what it will cost (the dry-run plan)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import catalog, ledger
-from ..catalog import Calibration, ModelSpec
-from ..catalog.spec import weight_bytes
-from ..errors import ArtifactError
+from ..base import catalog, ledger
+from ..base.catalog import Calibration, ModelSpec
+from ..base.catalog.spec import weight_bytes
+from ..base.errors import ArtifactError
 from .awq import EXPORTS
 from .calibration import DATASETS
 from .quantlib import SUPPORTED_BITS
 from .sparsity import Sparsity
 
-from .registry import METHODS
+from ..base.catalog.methods import METHODS
 
 
 @dataclass(frozen=True)
 class Job:
     name: str  # the store folder
     model_id: str  # the catalog id it reproduces
-    base: ModelSpec  # the dense model it starts from
+    base_model: ModelSpec  # the dense catalog model it starts from (its `.base` is that model's Base facts)
     method: str
     bits: int | None = None
     group_size: int | None = None
@@ -36,7 +36,7 @@ class Job:
         if spec.method == "none":
             raise ArtifactError(f"{spec.name} is a dense model, there is nothing to rebuild; `make pull MODEL="
                                 f"{spec.name}` downloads it")
-        if spec.method != "magnitude" and spec.calibration is None:
+        if METHODS[spec.method].calibrated and spec.calibration is None:
             raise ArtifactError(f"{spec.name} cannot be rebuilt: its calibration set is not recorded; "
                                 f"`make pull MODEL={spec.name}` downloads it")
         base = catalog.get(spec.base.key)
@@ -49,25 +49,20 @@ class Job:
         return METHODS[self.method].quantization
 
     def parameters(self) -> dict:
-        if self.quantization:
-            out = {"bits": self.bits, "group_size": self.group_size}
-            return {**out, "desc_act": self.desc_act, "damp": self.damp, "sym": True} if self.method == "gptq" \
-                else {**out, "zero_point": True, "export": self.export}
-        return {"pattern": self.pattern, "ratio": self.ratio}
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["base"] = self.base.id
-        return d
+        """The settings that make up the recipe, as the method lists them (catalog/methods.py)."""
+        method = METHODS[self.method]
+        fixed = dict(method.fixed)
+        return {p: fixed[p] if p in fixed else getattr(self, p) for p in method.parameters}
 
 
 def validate(job: Job) -> Sparsity | None:
     """Refuse a job that cannot produce the model it names, before any work or any write."""
     if job.method not in METHODS:
         raise ArtifactError(f"unknown compression method {job.method!r}; use one of {', '.join(METHODS)}")
-    arch = job.base.base.arch
-    if job.base.method != "none" or arch is None:
-        raise ArtifactError(f"{job.base.name} cannot be a base model: compression starts from a dense catalog model")
+    arch = job.base_model.base.arch
+    if job.base_model.method != "none" or arch is None:
+        raise ArtifactError(f"{job.base_model.name} cannot be a base model: compression starts from a dense catalog "
+                            "model")
     widths = {"hidden": arch.hidden, "intermediate": arch.intermediate}
     sparsity = None
     if job.quantization:
@@ -77,15 +72,15 @@ def validate(job: Job) -> Sparsity | None:
         for what, width in widths.items():
             if not job.group_size or width % job.group_size:
                 raise ArtifactError(f"group size {job.group_size} does not divide the {what} width {width} of "
-                                    f"{job.base.name}; choose a divisor of both {arch.hidden} and "
+                                    f"{job.base_model.name}; choose a divisor of both {arch.hidden} and "
                                     f"{arch.intermediate} (e.g. 64)")
-        if job.method == "awq" and job.export not in EXPORTS:
+        if "export" in METHODS[job.method].parameters and job.export not in EXPORTS:
             raise ArtifactError(f"AWQ export must be one of {', '.join(EXPORTS)}, not {job.export!r}")
     else:
         sparsity = Sparsity.parse(job.pattern, None if job.pattern else job.ratio)
         for what, width in widths.items():
-            sparsity.check(width, f"{job.base.name} {what} width")
-    if job.method != "magnitude":
+            sparsity.check(width, f"{job.base_model.name} {what} width")
+    if METHODS[job.method].calibrated:
         if job.calibration is None:
             raise ArtifactError(f"{job.method} needs calibration data, and {job.name} names none")
         if job.calibration.dataset not in DATASETS:
@@ -98,16 +93,16 @@ def validate(job: Job) -> Sparsity | None:
 
 def estimate(job: Job) -> dict:
     """Output size and rough GPU time: what a dry run promises."""
-    arch = job.base.base.arch
-    dense_bytes = 4 if job.base.base.embedded else 2  # the demo base is stored in float32
+    arch = job.base_model.base.arch
+    dense_bytes = 4 if job.base_model.base.embedded else 2  # the demo base is stored in float32
     size, kind = weight_bytes(arch, job.method, job.bits, job.group_size, job.export, dense_bytes)
     scale = job.calibration.samples / 128 if job.calibration else 1
     minutes = METHODS[job.method].gpu_minutes_per_billion * arch.linear_params / 1e9 * max(scale, 0.05)
     half = arch.params * 2 / 1e9
-    # gptqmodel moves one layer at a time to the GPU; the pruning and AWQ drivers keep the whole model there
-    memory = max(16.0, 0.3 * half) if job.method == "gptq" else half * 1.2
+    # GPTQ moves one decoder layer at a time to the GPU (as auto-gptq); the pruning and AWQ drivers keep the whole model
+    memory = max(16.0, 0.3 * half) if METHODS[job.method].layerwise_gpu else half * 1.2
     return {"output_bytes": int(size), "output_kind": kind, "gpu_minutes": minutes, "gpu_memory_gb": memory,
-            "needs_gpu": arch.params > 2e9}
+            "needs_gpu": arch.needs_gpu}
 
 
 def _source(key: str, checksums: Path | None) -> str:
@@ -123,7 +118,7 @@ def _source(key: str, checksums: Path | None) -> str:
 
 def describe(job: Job, checksums: Path | None = None) -> list[tuple[str, str]]:
     """The plan of a job, line by line."""
-    base, cal, est = job.base, job.calibration, estimate(job)
+    base, cal, est = job.base_model, job.calibration, estimate(job)
     gated = " (gated on the Hub: accept its licence first)" if base.base.gated else ""
     origin = f"the {base.base.embedded} wheel, converted once" if base.base.embedded else \
         f"{base.id} @ main{gated}; `make pull MODEL={base.name}` puts it in the store"

@@ -8,65 +8,16 @@ Magnitude pruning needs no data and prunes every projection directly. Embeddings
 """
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import torch
 from torch import nn
 
-from ..errors import ArtifactError
-from .magnitude import magnitude_mask
-from .sparsegpt import Hessian, sparsegpt_prune
+from ..base.catalog.methods import METHODS
+from ..base.errors import ArtifactError
+from .layers import decoder_layers, hidden_of, layer0_inputs, linears, model_dtype, precise, with_hidden
 from .sparsity import Sparsity
-from .wanda import InputNorms, wanda_mask
-
-
-class _Stop(Exception):
-    pass
-
-
-def decoder_layers(model: nn.Module):
-    layers = getattr(getattr(model, "model", None), "layers", None)
-    if layers is None:
-        raise ArtifactError(f"{type(model).__name__} is not a Llama-family model with model.layers; pruning needs one")
-    return layers
-
-
-def linears(layer: nn.Module) -> dict[str, nn.Linear]:
-    return {name: mod for name, mod in layer.named_modules() if isinstance(mod, nn.Linear)}
-
-
-@torch.no_grad()
-def layer0_inputs(model: nn.Module, batches: list[torch.Tensor]) -> list[tuple[tuple, dict]]:
-    """(args, kwargs) that the first decoder layer receives for each batch of token ids ([batch, tokens])."""
-    captured = []
-
-    def grab(_module, args, kwargs):
-        captured.append((args, kwargs))
-        raise _Stop
-
-    handle = decoder_layers(model)[0].register_forward_pre_hook(grab, with_kwargs=True)
-    try:
-        for ids in batches:
-            try:
-                model(ids, use_cache=False)
-            except _Stop:
-                pass
-    finally:
-        handle.remove()
-    return captured
-
-
-def hidden_of(out):
-    return out[0] if isinstance(out, tuple) else out
-
-
-def with_hidden(args: tuple, kwargs: dict, hidden: torch.Tensor) -> tuple[tuple, dict]:
-    """The same layer call with other hidden states."""
-    if args:
-        return (hidden, *args[1:]), kwargs
-    return args, {**kwargs, "hidden_states": hidden}
-
-
-def hidden_in(args: tuple, kwargs: dict) -> torch.Tensor:
-    return args[0] if args else kwargs["hidden_states"]
 
 
 def _check_shapes(model: nn.Module, sparsity: Sparsity) -> None:
@@ -75,33 +26,39 @@ def _check_shapes(model: nn.Module, sparsity: Sparsity) -> None:
             sparsity.check(mod.in_features, f"layer {i} {name}")
 
 
+def pruner(method: str) -> ModuleType:
+    """A pruning method's package (magnitude/, wanda/, sparsegpt/): its STATISTIC (None: no calibration data) and
+    `apply(weight, statistic, sparsity) -> (mask, reconstruction loss or None)`, which prunes in place."""
+    if method not in METHODS or METHODS[method].quantization:
+        from ..base.catalog.methods import PRUNING
+        raise ArtifactError(f"unknown pruning method {method!r}; use {', '.join(PRUNING)}")
+    return importlib.import_module(f".{method}", __package__)
+
+
 @torch.no_grad()
 def prune_model(model: nn.Module, method: str, sparsity: Sparsity, sequences: list[list[int]] | None = None,
                 device: str = "cpu", progress=None) -> dict:
     """Prune `model` in place; returns per-method statistics (pruned fraction, reconstruction error)."""
+    how = pruner(method)
     _check_shapes(model, sparsity)
     layers = decoder_layers(model)
     zeros = total = 0
-    if method == "magnitude":
+    if how.STATISTIC is None:  # data-free: every projection directly
         for i, layer in enumerate(layers):
             for mod in linears(layer).values():
-                mask = magnitude_mask(mod.weight, sparsity)
-                mod.weight[mask] = 0
+                mask, _ = how.apply(mod.weight, None, sparsity)
                 zeros, total = zeros + int(mask.sum()), total + mask.numel()
             if progress:
                 progress(i + 1, len(layers))
         return {"pruned_fraction": zeros / total}
-    if method not in ("wanda", "sparsegpt"):
-        raise ArtifactError(f"unknown pruning method {method!r}; use magnitude, wanda or sparsegpt")
     if not sequences:
         raise ArtifactError(f"{method} needs calibration sequences")
 
     inputs = layer0_inputs(model, [torch.tensor([ids], device=device) for ids in sequences])
-    error = 0.0
+    error, reconstructed = 0.0, False
     for i, layer in enumerate(layers):
         mods = linears(layer)
-        stats = {name: (InputNorms if method == "wanda" else Hessian)(mod.in_features, device=mod.weight.device)
-                 for name, mod in mods.items()}
+        stats = {name: how.STATISTIC(mod.in_features, device, mod.weight.device) for name, mod in mods.items()}
         handles = [mod.register_forward_hook(lambda _m, inp, _out, s=stats[name]: s.add(inp[0]))
                    for name, mod in mods.items()]
         try:
@@ -111,23 +68,43 @@ def prune_model(model: nn.Module, method: str, sparsity: Sparsity, sequences: li
             for h in handles:
                 h.remove()
         for name, mod in mods.items():
-            if method == "wanda":
-                mask = wanda_mask(mod.weight, stats[name].norms, sparsity)
-                mod.weight[mask] = 0
-            else:
-                H = stats[name].matrix
-                new, mask = sparsegpt_prune(mod.weight, H, sparsity)
-                delta = (new.float() - mod.weight.float())
-                error += float(torch.einsum("ij,jk,ik->", delta, H, delta))  # sum_rows d H d^T, the layer loss
-                mod.weight.copy_(new)
+            mask, loss = how.apply(mod.weight, stats[name], sparsity)
+            if loss is not None:  # SparseGPT: the layer loss, summed over every projection in order
+                error, reconstructed = error + loss, True
             zeros, total = zeros + int(mask.sum()), total + mask.numel()
         inputs = [with_hidden(a, k, hidden_of(layer(*a, **k))) for a, k in inputs]
         if progress:
             progress(i + 1, len(layers))
     out = {"pruned_fraction": zeros / total, "calibration_sequences": len(sequences)}
-    if method == "sparsegpt":
+    if reconstructed:
         out["reconstruction_loss"] = error
     return out
+
+
+def build_pruned(how: ModuleType, job, base_dir, out, sequences, sparsity: Sparsity, device: str,
+                 progress=None) -> dict:
+    """A pruning method's build (its package's `build` calls this): load the base, prune it layer by layer (in
+    float64 on a CPU when calibrated), save it in the base's dtype with the base's tokenizer."""
+    from transformers import AutoModelForCausalLM
+
+    from ..base import store
+    from .quantlib import phase
+    timing: dict = {}
+    with phase(timing, "load"):
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype="auto").to(device)
+        stored = model.dtype  # a calibrated method computes in float64 on a CPU; the weights are saved as stored
+        if sequences is not None:
+            model = model.to(model_dtype(device) if device == "cpu" else stored)
+    with phase(timing, "compress"), precise(model):
+        stats = prune_model(model, job.method, sparsity, sequences, device, progress)
+    with phase(timing, "save"):
+        model.to(stored).save_pretrained(out)
+        store.copy_tokenizer(base_dir, out)
+    stats["timing"] = timing
+    del model
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return stats
 
 
 def sparsity_of(model: nn.Module) -> float:

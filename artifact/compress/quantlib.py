@@ -1,4 +1,5 @@
-"""What GPTQ and AWQ share: starting gptqmodel the way this machine needs, and feeding it calibration data."""
+"""What GPTQ and AWQ share: rounding to a grid the same way on every CPU, starting gptqmodel the way this machine
+needs, timing the phases of a build."""
 from __future__ import annotations
 
 import os
@@ -26,29 +27,21 @@ def phase(timing: dict, name: str):
         timing[f"{name}_s"] = round(timing.get(f"{name}_s", 0) + time.perf_counter() - started, 2)
 
 
-def batches(sequences: list[list[int]]) -> list[dict]:
-    return [{"input_ids": s, "attention_mask": [1] * len(s)} for s in sequences]
+TIE = 1e-9  # float64 quotients this close (relative) to a half step are ties in exact arithmetic
 
 
-def dtype_for(device: str, cpu_dtype):
-    """CPU: the dtype the CPU kernels need; GPU: float16, as auto-gptq and llm-awq ran."""
+def round_half_even(r):
+    """torch.round, except that in float64 a quotient within TIE of a half step is rounded as the exact tie it is.
+
+    The symmetric grid puts each group's extreme weight exactly on a tie: w / (2 max|w| / 15) = ±7.5 in exact
+    arithmetic, and the float quotient lands a few ulps to either side depending on the last bits of max|w|, which
+    differ between CPUs after any rounding upstream. Rounded as computed, the extreme weight's code is a coin flip
+    (0 or 1), and GPTQ carries the flip's error through the rest of the row: 271 codes in 8 rows of one SmolLM2
+    projection flipped under a 1e-16 change to its Hessian. In float32 (a GPU, the paper's precision) TIE is 0:
+    auto-gptq's rounding exactly."""
     import torch
-    return cpu_dtype if device == "cpu" else torch.float16
-
-
-def drop_timing_log(out_dir, stats: dict) -> None:
-    """gptqmodel writes quant_log.csv with per-module wall times, which would make two identical builds differ
-    byte for byte: keep its losses in the recipe and remove the file."""
-    log = out_dir / "quant_log.csv"
-    if log.is_file():
-        import csv
-        losses = []
-        for row in csv.DictReader(open(log, newline="")):
-            try:
-                losses.append(float(row.get("loss")))
-            except (TypeError, ValueError):  # AWQ logs "not applicable" for some modules
-                pass
-        if losses:
-            stats["modules"] = len(losses)
-            stats["mean_layer_loss"] = sum(losses) / len(losses)
-        log.unlink()
+    if r.dtype != torch.float64:
+        return torch.round(r)
+    low = torch.floor(r)
+    tie = ((r - low) - 0.5).abs() <= TIE * torch.clamp(r.abs(), min=1.0)
+    return torch.where(tie, torch.round(low + 0.5), torch.round(r))

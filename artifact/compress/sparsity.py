@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import ArtifactError
+from ..base.errors import ArtifactError
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Scoring a model the way the paper did: one module per perspective, each three pure parts (the interface is
+"""Scoring a model the way the paper did: one module per perspective, each five pure parts (the interface is
 `api.PerspectiveModule`; `get(name)` returns its registry entry, `api.Perspective`).
 
     requests(data, limit) -> [Request]      what to ask (prompts as message lists, generation settings, gold labels)
@@ -22,12 +22,13 @@ import zlib
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from ..dimensions import BY_KEY
-from ..dimensions import PERSPECTIVES as _KEYS
-from ..errors import BadInputError, UnknownPerspectiveError
+from ..base.dimensions import BY_KEY
+from ..base.dimensions import PERSPECTIVES as _KEYS
+from ..base.errors import BadInputError, UnknownPerspectiveError
 
-# The registry: every dimension of artifact.dimensions that has a `benchmark`, in PERSPECTIVE=all order; each is
-# implemented by the module of this package with the dimension's key as its name, wrapped once in get().
+# The registry: every dimension of artifact.base.dimensions that has a `benchmark`, in PERSPECTIVE=all order, and those
+# run only when named; each is implemented by the module of this package with the dimension's key as its name,
+# wrapped once in get().
 PERSPECTIVES: tuple[str, ...] = _KEYS
 # Named on purpose only, never part of PERSPECTIVE=all: MT-Bench needs a judge model (judge.py)
 ON_REQUEST: tuple[str, ...] = ("mtbench",)
@@ -85,6 +86,8 @@ def names(spec: str) -> list[str]:
     if spec.strip() == "all":
         return list(PERSPECTIVES)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    if not wanted:
+        raise BadInputError(f"PERSPECTIVE={spec} names no perspective; use one of {', '.join(PERSPECTIVES)}, or all")
     for w in wanted:
         module(w)
     return [p for p in PERSPECTIVES + ON_REQUEST if p in wanted]

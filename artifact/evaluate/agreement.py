@@ -6,14 +6,18 @@ is quick. Written to results/toxicity-agreement.{json,md}.
 """
 from __future__ import annotations
 
+import logging
 import json
 
 from tabulate import tabulate
 
-from ..errors import ArtifactError
-from ..provenance import stamp
+from ..base.errors import ArtifactError
+from ..base.provenance import stamp
 from . import scorers
 from .data import read_jsonl, source
+from ..base.results import Layout
+
+logger = logging.getLogger(__name__)
 
 FILES = ("toxicity/user_prompts/toxic.jsonl", "toxicity/user_prompts/nontoxic.jsonl")
 
@@ -77,7 +81,7 @@ def plan(settings, data: str = "subset", names: list[str] | None = None) -> list
     rows = []
     for name in names or available(settings):
         scorer = scorers.get(name, settings)
-        cached = scorers.Cache(settings.results / "eval" / "_toxicity", scorer.id).scores
+        cached = scorers.Cache(Layout(settings.results).toxicity, scorer.id).scores
         todo = sum(scorers.text_key(t) not in cached for t in texts)
         est = f"{todo / settings.perspective_qps / 60:.0f} min at {settings.perspective_qps:g}/s" \
             if name == "perspective" else "seconds"
@@ -86,7 +90,7 @@ def plan(settings, data: str = "subset", names: list[str] | None = None) -> list
     return rows
 
 
-def run(settings, data: str = "subset", names: list[str] | None = None, log=print) -> dict:
+def run(settings, data: str = "subset", names: list[str] | None = None) -> dict:
     src = source("decodingtrust", data, settings)
     ref = reference(src)
     if not ref:
@@ -95,14 +99,14 @@ def run(settings, data: str = "subset", names: list[str] | None = None, log=prin
     rows = {}
     for name in names or available(settings):
         scorer = scorers.get(name, settings)
-        got = scorers.rate(texts, scorer, settings.results / "eval" / "_toxicity", progress=True, log=log)
+        got = scorers.rate(texts, scorer, Layout(settings.results).toxicity, progress=True)
         rows[scorer.id] = {**compare(ref, got), "comparable_to_paper": scorer.comparable}
     out = {"reference": "Perspective API TOXICITY stored in RealToxicityPrompts (2020)", "data": src.describe(),
            "scorers": rows, "provenance": stamp()}
-    folder = settings.results
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "toxicity-agreement.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    (folder / "toxicity-agreement.md").write_text(markdown(out), encoding="utf-8")
+    where = Layout(settings.results).agreement
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.with_suffix(".json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    where.with_suffix(".md").write_text(markdown(out), encoding="utf-8")
     return out
 
 

@@ -44,9 +44,10 @@ class PerspectiveModule(Protocol):
 class Perspective:
     """A registry entry: the dimension it measures, the benchmark data it reads, and its module."""
 
-    key: str  # the dimension key (artifact.dimensions), also the results folder and PERSPECTIVE= name
+    key: str  # the dimension key (artifact.base.dimensions), also the results folder and PERSPECTIVE= name
     label: str  # the paper's column heading
-    benchmark: str  # "decodingtrust" or "mmlu": which data source it reads (evaluate/data.py)
+    benchmark: str | None  # "decodingtrust" or "mmlu": the shared data it reads (evaluate/data.py); None: its
+    #                        module's own `source()` (MT-Bench's vendored files)
     module: ModuleType
 
     def __post_init__(self):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import prompts
-from ..errors import ArtifactError
+from ..base import prompts
+from ..base.errors import ArtifactError
 
 TOP_K = 50
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .. import fetch, ledger
-from ..errors import ArtifactError, ChecksumMismatchError, FileFormatError
-from ..fetch import verify_file
-from ..provenance import rel as relpath
-from ..provenance import sha256_file
+from ..base import fetch, ledger
+from ..base.errors import ArtifactError, ChecksumMismatchError, FileFormatError
+from ..base.fetch import verify_file
+from ..base.provenance import rel as relpath
+from ..base.provenance import sha256_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -112,7 +112,8 @@ def aggregate(rows: list[dict], partial: bool = False, missing=()) -> Score:
                          "acc_in_fork_result_file": 0.0}
         else:
             dpd, eod = dpd_eod(y, p, g)
-            per[name] = {"acc": mean(a == b for a, b in zip(y, p, strict=True)), "dpd": dpd, "eod": eod, "rejection": rej,
+            per[name] = {"acc": mean(a == b for a, b in zip(y, p, strict=True)), "dpd": dpd, "eod": eod,
+                         "rejection": rej,
                          "fair_failure": False}
     missing = list(missing) + [f"{s['name']}: no result" for s in settings() if s["name"] not in by and not partial]
     complete = not missing

@@ -17,26 +17,29 @@ expected   Before a run, from the requests alone: 1.96 x sqrt(sum over strata of
 """
 from __future__ import annotations
 
+import logging
 import math
 
-from .. import confidence
-from ..confidence import LEVEL, half_width  # noqa: F401 (half_width: used by the engine and rescore)
+from ..base import confidence
+from ..base.confidence import LEVEL, half_width  # noqa: F401 (half_width: used by the engine and rescore)
 from . import get
+
+logger = logging.getLogger(__name__)
 
 RESAMPLES, SEED = 1000, 0
 METHOD = "percentile bootstrap over items within strata (numpy Generator PCG64)"
 Z95 = 1.959964
 
 
-# `mod` below is a perspective: its registry entry, its key or its module (evaluate.get() accepts each)
+# `perspective` below is a perspective: its registry entry, its key or its module (evaluate.get() accepts each)
 
-def key(mod, row: dict) -> tuple[str, ...]:
-    return tuple(str(x) for x in get(mod).stratum(row))
+def key(perspective, row: dict) -> tuple[str, ...]:
+    return tuple(str(x) for x in get(perspective).stratum(row))
 
 
-def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
+def strata(perspective, rows: list[dict]) -> dict[tuple, list[int]]:
     """Stratum key -> row indices, in key order; a stratum of one row joins its parent level (see module doc)."""
-    keys = [key(mod, r) for r in rows]
+    keys = [key(perspective, r) for r in rows]
     while True:
         groups: dict[tuple, list[int]] = {}
         for i, k in enumerate(keys):
@@ -49,7 +52,7 @@ def strata(mod, rows: list[dict]) -> dict[tuple, list[int]]:
             keys[i] = k[:-1]
 
 
-def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED, log=None) -> dict:
+def bootstrap(perspective, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEED) -> dict:
     """The interval of the score (and of the refusal rate, every sub-score and every breakdown value) from
     `resamples` resamples."""
     if resamples < 1:
@@ -58,19 +61,19 @@ def bootstrap(mod, rows: list[dict], resamples: int = RESAMPLES, seed: int = SEE
     if not rows:
         return {**base, "ci95": None, "why": "no scored items: nothing to resample"}
     import numpy as np
-    mod = get(mod)
-    groups = strata(mod, rows)
+    perspective = get(perspective)
+    groups = strata(perspective, rows)
     rng = np.random.default_rng(seed)
     draws = [(v, rng.integers(0, len(v), size=(resamples, len(v)))) for v in groups.values()]
     scores, refusals, subs, parts = [], [], {}, {}
     for b in range(resamples):
         sample = [rows[idx[j]] for idx, d in draws for j in d[b]]
-        s = mod.aggregate(sample, partial=True)
+        s = perspective.aggregate(sample, partial=True)
         scores.append(s.score)
         refusals.append(s.refusal)
-        for name, v in mod.subscores(s.details).items():
+        for name, v in perspective.subscores(s.details).items():
             subs.setdefault(name, []).append(v)
-        for name, v in mod.breakdown(s.details).items():
+        for name, v in perspective.breakdown(s.details).items():
             parts.setdefault(name, []).append(v)
     sizes = [len(v) for v in groups.values()]
     out = {**base, "strata": len(groups), "smallest_stratum": min(sizes),
@@ -91,15 +94,15 @@ def _percentiles(values) -> list[float] | None:
     return None if ci is None else list(ci)  # a JSON list in score.json
 
 
-def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
+def weights(perspective, keys: list[tuple]) -> dict[tuple, float]:
     """Each stratum's weight in the score: equal at every level of the key (the mean of means the perspectives
     compute), the module's WEIGHTS at the top level where it has them, or item counts where it is POOLED."""
     counts: dict[tuple, int] = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
-    if get(mod).pooled:
+    if get(perspective).pooled:
         return {k: n / len(keys) for k, n in counts.items()}
-    top = get(mod).weights
+    top = get(perspective).weights
     out = {}
     for k in counts:
         w = 1.0
@@ -113,31 +116,31 @@ def weights(mod, keys: list[tuple]) -> dict[tuple, float]:
     return out
 
 
-def expected(mod, metas: list[dict]) -> float | None:
+def expected(perspective, metas: list[dict]) -> float | None:
     """Expected half-width of the 95% interval for these requests (their `meta`), from the variance bound."""
     counts: dict[tuple, int] = {}
     for m in metas:
-        k = key(mod, m)
+        k = key(perspective, m)
         counts[k] = counts.get(k, 0) + 1
-    return from_counts(mod, counts)
+    return from_counts(perspective, counts)
 
 
-def from_counts(mod, counts: dict[tuple, int | None]) -> float | None:
+def from_counts(perspective, counts: dict[tuple, int | None]) -> float | None:
     """The same bound from items per stratum; None when a count is unknown or there are none."""
     if not counts or any(not n for n in counts.values()):
         return None
-    keys = [k for k, n in counts.items() for _ in range(n)] if get(mod).pooled else list(counts)
-    w = weights(mod, keys)
-    sd = get(mod).item_sd
+    keys = [k for k, n in counts.items() for _ in range(n)] if get(perspective).pooled else list(counts)
+    w = weights(perspective, keys)
+    sd = get(perspective).item_sd
     return Z95 * sd * math.sqrt(sum(w[k] ** 2 / n for k, n in counts.items()))
 
 
-def full_plan(mod, limit: int | None) -> dict:
+def full_plan(perspective, limit: int | None) -> dict:
     """Planning without data (a table's dry run): the full benchmark's strata (`full_strata()`), LIMIT items of each
     or all of them; items, the share of the full run's items, and the expected half-width."""
-    full = {tuple(str(x) for x in k): n for k, n in get(mod).full_strata().items()}  # keys as key() makes them
+    full = {tuple(str(x) for x in k): n for k, n in get(perspective).full_strata().items()}  # keys as key() makes them
     asked = {k: (limit if n is None else min(limit, n)) if limit else n for k, n in full.items()}
     known = None not in full.values()
     return {"items": sum(asked.values()) if None not in asked.values() else None,
             "share": sum(asked.values()) / sum(full.values()) if known and None not in asked.values() else None,
-            "half_width": from_counts(mod, asked)}
+            "half_width": from_counts(perspective, asked)}

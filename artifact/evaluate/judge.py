@@ -9,14 +9,17 @@ other than GPT-4 on OpenAI's endpoint makes scores that are not comparable to th
 """
 from __future__ import annotations
 
+import logging
 import hashlib
 import json
 import time
 from pathlib import Path
 
-from .. import faults, guard
-from ..errors import ArtifactError, BadInputError
-from ..provenance import now_utc
+from ..base import faults, guard
+from ..base.errors import ArtifactError, BadInputError
+from ..base.provenance import now_utc
+
+logger = logging.getLogger(__name__)
 
 OPENAI = "https://api.openai.com/v1"
 PAPER_JUDGE = "gpt-4"
@@ -76,7 +79,18 @@ class ApiJudge(Judge):
         except openai.APIStatusError as e:
             raise ArtifactError(f"the judge at {self.url} answered {e.status_code} after {MAX_RETRIES} retries; "
                                 "rerun later (the judgments made so far are cached), or lower JUDGE_QPS") from None
-        return out.choices[0].message.content or ""
+        except (openai.APIResponseValidationError, ValueError) as e:
+            raise ArtifactError(f"the judge at {self.url} answered something that is not a chat completion "
+                                f"({type(e).__name__}); check JUDGE_URL (the judgments made so far are cached)"
+                                ) from None
+        try:
+            text = out.choices[0].message.content
+        except (AttributeError, IndexError, KeyError, TypeError):
+            text = 0
+        if text is not None and not isinstance(text, str):
+            raise ArtifactError(f"the judge at {self.url} answered without a message to read ({str(out)[:80]!r}); "
+                                "check JUDGE_URL and JUDGE_MODEL (the judgments made so far are cached)")
+        return text or ""
 
 
 class LocalJudge(Judge):
@@ -106,14 +120,11 @@ class LocalJudge(Judge):
 def make(settings, device: str, max_tokens: int | None = None) -> Judge:
     """The judge the settings name; checked before any generation (a missing key fails here)."""
     if settings.judge == "local":
-        from .. import catalog, store
+        from ..base import catalog, store
         if not settings.model_judge:
             raise BadInputError("JUDGE=local needs MODEL_JUDGE=<stored model id>, the model that judges")
         spec = catalog.get(settings.model_judge)
-        folder = store.folder(settings.store, spec.name)
-        if store.read_recipe(folder) is None:
-            from ..errors import NotInStoreError
-            raise NotInStoreError(spec.name, settings.store, "pull", what="the judge model ")
+        folder = store.require(settings.store, spec.name, "pull", what="the judge model ")
         return LocalJudge(folder, spec.name, spec.chat_template, device, store.manifest_sha(folder), max_tokens)
     judge = ApiJudge(settings.judge_url, settings.judge_model, settings.judge_key, settings.judge_qps)
     if max_tokens:
@@ -121,7 +132,7 @@ def make(settings, device: str, max_tokens: int | None = None) -> Judge:
     return judge
 
 
-def judge_all(judge: Judge, items: list[list[dict]], cache: Path, progress: bool = False, log=print) -> list[str]:
+def judge_all(judge: Judge, items: list[list[dict]], cache: Path, progress: bool = False) -> list[str]:
     """The judgment of every message list, from the cache where it is there, else asked (and cached at once)."""
     folder = Path(cache) / hashlib.sha256(judge.id.encode()).hexdigest()[:16]
     keys = [key_of(m) for m in items]
@@ -130,12 +141,16 @@ def judge_all(judge: Judge, items: list[list[dict]], cache: Path, progress: bool
         f = folder / f"{k}.json"
         if f.is_file():
             try:
-                have[k] = json.loads(f.read_text(encoding="utf-8"))["judgment"]
-            except (ValueError, KeyError):
-                pass  # a damaged entry is asked again
+                entry = json.loads(f.read_text(encoding="utf-8"))
+            except ValueError:
+                continue  # a damaged entry is asked again
+            # used only for the question it names and the judge that made it: another key's entry is asked again
+            if isinstance(entry, dict) and entry.get("messages_sha256") == k and entry.get("judge") == judge.id and \
+                    isinstance(entry.get("judgment"), str):
+                have[k] = entry["judgment"]
     todo = [(k, m) for k, m in dict(zip(keys, items, strict=True)).items() if k not in have]
     if todo:
-        log(f"judge {judge.id}: {len(keys) - len(todo)} judgments cached, {len(todo)} to ask")
+        logger.info(f"judge {judge.id}: {len(keys) - len(todo)} judgments cached, {len(todo)} to ask")
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -155,7 +170,7 @@ def judge_all(judge: Judge, items: list[list[dict]], cache: Path, progress: bool
     return [have[k] for k in keys]
 
 
-def rate(rows: list[dict], judge: Judge, cache: Path, special_tokens=(), progress=False, log=print) -> list[dict]:
+def rate(rows: list[dict], judge: Judge, cache: Path, special_tokens=(), progress=False) -> list[dict]:
     """Rows (one per answered turn) with the judge's `rating` (-1: unparsed) and the judgment's sha256."""
     from . import mtbench
     qs = {q["question_id"]: q for q in mtbench.questions()}
@@ -165,20 +180,21 @@ def rate(rows: list[dict], judge: Judge, cache: Path, special_tokens=(), progres
         q = qs[r["question_id"]]
         turns = [answers[(q["question_id"], 1)]] + ([answers[(q["question_id"], 2)]] if r["turn"] == 2 else [])
         items.append(mtbench.judge_messages(q, turns, r["turn"]))
-    judgments = judge_all(judge, [m for _, m in items], cache, progress, log)
+    judgments = judge_all(judge, [m for _, m in items], cache, progress)
     return [{**r, "template": name, "judgment_sha256": key_of(m), "rating": mtbench.rating(j)}
             for r, (name, m), j in zip(rows, items, judgments, strict=True)]
 
 
 def cost(models: int, judge_model: str) -> dict:
     """The judge calls of MT-Bench for `models` models and their tokens and price at the judge's listed price, every
-    answer and judgment at its token cap (an upper bound); tokens are counted as characters / 4."""
+    answer and judgment at its token cap (an upper bound); tokens are estimated from characters."""
     from . import mtbench
+    from .throughput import estimated_tokens
     tokens_in = 0
     for q in mtbench.questions():
         for turn in (1, 2):
             _, messages = mtbench.judge_messages(q, [""] * turn, turn)
-            tokens_in += sum(len(m["content"]) for m in messages) / 4 + turn * mtbench.MAX_TOKENS
+            tokens_in += estimated_tokens(messages) + turn * mtbench.MAX_TOKENS
     calls = 2 * len(mtbench.questions())
     tokens_in, tokens_out = models * tokens_in, models * calls * MAX_TOKENS
     price = PRICES.get(judge_model)

@@ -18,8 +18,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ChecksumMismatchError
-from ..provenance import sha256_file
+from ..base.errors import ChecksumMismatchError
+from ..base.provenance import sha256_file
 from . import Request, Score, mean, pick
 
 SCORER = "FastChat llm_judge single-answer grading (1-10), show_result mean over rated turns"

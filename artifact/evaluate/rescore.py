@@ -8,12 +8,15 @@ scoring code changed, and the rescore says which. This is how a score.json from 
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from ..errors import ArtifactError
-from ..provenance import rel, stamp
-from .. import results as results_mod
-from ..results import Results
+from ..base.errors import ArtifactError
+from ..base.provenance import rel, stamp
+from ..base import results as results_mod
+from ..base.results import Results
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -26,15 +29,16 @@ def _scorer(score: dict, settings):
     return scorers.get(name, settings)
 
 
-def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None, log=print) -> dict | None:
+def rescore_folder(folder: Path, settings, resamples: int, data: str | None = None) -> dict | None:
     """Rescore one evaluation folder, holding it: refused while an evaluation is writing into it."""
     with Results(folder).claim():
-        return _rescore_folder(folder, settings, resamples, data, log)
+        return _rescore_folder(folder, settings, resamples, data)
 
 
-def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, log) -> dict | None:
+def _rescore_folder(folder: Path, settings, resamples: int, data: str | None) -> dict | None:
     from . import interval
-    from .run import build, score_rows
+    from .perspective_run import score_rows
+    from .run import build
     res = Results(folder)
     try:
         config, old = res.read_config(), res.read_score()
@@ -46,28 +50,29 @@ def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, lo
     if kind == "local":
         raise ArtifactError(f"{rel(folder)} was scored on a local data folder; rescore it with DATA=<that folder>")
     if not old:  # no score.json: the evaluation was stopped before it finished, and a score of part of it is none
-        log(f"{rel(folder)}: {p} skipped: its evaluation has not finished (no score.json); rerun the same `make eval` "
-            "to complete it")
+        logger.info(f"{rel(folder)}: {p} skipped: its evaluation has not finished (no score.json); rerun the same "
+                    "`make eval` to complete it")
         return None
-    mod, src, reqs, missing, _ = build(p, kind, settings, None)
-    if mod.judged:
-        log(f"{rel(folder)}: {p} skipped: a judged score is recomputed by rerunning the same `make eval` (its replies "
-            "and judgments are cached, nothing is asked twice)")
+    built = build(p, kind, settings, None)
+    entry, reqs, missing = built.entry, built.requests, built.missing
+    if entry.judged:
+        logger.info(f"{rel(folder)}: {p} skipped: a judged score is recomputed by rerunning the same `make eval` (its "
+                    "replies and judgments are cached, nothing is asked twice)")
         return None
     samples = res.done()  # samples.jsonl and any shard files (make sweep)
     matched = [r for r in reqs if r.key in samples]
     unknown = len(samples) - len(matched)
     if not matched:
         raise ArtifactError(f"{rel(folder)} holds no reply to any request of {p} on DATA={kind}; nothing to rescore")
-    scorer = _scorer(old, settings) if mod.rated else None
-    rows = score_rows(mod, matched, samples, config.get("prompts", "fork"), scorer, res.toxicity_cache, False, log)
+    scorer = _scorer(old, settings) if entry.rated else None
+    rows = score_rows(entry, matched, samples, config.get("prompts", "fork"), scorer, res.toxicity_cache, False)
     partial = old.get("partial", True)
-    score = mod.aggregate(rows, partial=partial, missing=old.get("missing", missing))
-    ci = interval.bootstrap(mod, rows, resamples)
+    score = entry.aggregate(rows, partial=partial, missing=old.get("missing", missing))
+    ci = interval.bootstrap(entry, rows, resamples)
     before = old.get("score")
     same = before is None or score.score is None or abs(before - score.score) < 1e-9
     new = {**old, **score.as_dict(), "ci95": ci["ci95"], "items": len(rows), "interval": ci,
-           "breakdown": mod.breakdown(score.details),
+           "breakdown": entry.breakdown(score.details),
            "rescored": {**stamp(), "previous_score": before, "same_score": same,
                         "samples_without_request": unknown}}
     new.setdefault("model", folder.parents[2].name)
@@ -75,17 +80,18 @@ def _rescore_folder(folder: Path, settings, resamples: int, data: str | None, lo
     new.setdefault("dimension", p)
     res.write_score(new)
     hw = interval.half_width(ci["ci95"])
-    log(f"{rel(folder)}: {p} {'n/a' if score.score is None else f'{score.score:.2f}'}"
-        + ("" if hw is None else f" ± {hw:.2f}") + f" ({len(rows)} items)"
-        + ("" if same else f"; was {before:.2f}: the scoring code changed since") +
-        (f"; {unknown} stored replies match no request of today's data" if unknown else ""))
+    logger.info(f"{rel(folder)}: {p} {'n/a' if score.score is None else f'{score.score:.2f}'}"
+                + ("" if hw is None else f" ± {hw:.2f}") + f" ({len(rows)} items)"
+                + ("" if same else f"; was {before:.2f}: the scoring code changed since") +
+                (f"; {unknown} stored replies match no request of today's data" if unknown else ""))
     return new
 
 
-def rescore(settings, model: str | None = None, resamples: int = 1000, data: str | None = None,
-            log=print) -> list[dict]:
+def rescore(settings, model: str | None = None, resamples: int = 1000, data: str | None = None) -> list[dict]:
+    from .run import EvalConfig
+    EvalConfig(resamples=resamples).check()  # BOOTSTRAP= within bounds, before anything is read
     found = results_mod.result_folders(settings.results, model)
     if not found:
-        where = results_mod.eval_root(settings.results) / (model or "")
+        where = results_mod.Layout(settings.results).eval / (model or "")
         raise ArtifactError(f"no evaluation results under {where}; run make eval first")
-    return [r for r in (rescore_folder(f, settings, resamples, data, log) for f in found) if r is not None]
+    return [r for r in (rescore_folder(f, settings, resamples, data) for f in found) if r is not None]

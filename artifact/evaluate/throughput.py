@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from ..base.results import Layout
 
 # the workloads of `make bench-eval` (artifact/bench.py), by the kind of request they stand for
 WORKLOADS = {"short": "short answers (OOD, 20 tok)", "continuations": "continuations (RTP, 64 tok)",
@@ -23,6 +24,13 @@ HF_BATCH = 16  # the batched HF engine the bench measures
 PREFILL_TOK_S, DECODE_TOK_S = 8000.0, 600.0
 ASSUMED_PARAMS = 13_015_864_320  # Llama-2-13b, the model the assumption is for
 FEW_SHOT_TOKENS = 1000  # prompts this long with short answers are priced like 5-shot MMLU
+CHARS_PER_TOKEN = 4  # the estimate every dry run uses for a prompt it has not tokenized
+
+
+def estimated_tokens(messages) -> float:
+    """Tokens of a prompt (a string or chat messages), at CHARS_PER_TOKEN characters a token: an estimate."""
+    text = messages if isinstance(messages, str) else "".join(m["content"] for m in messages)
+    return len(text) / CHARS_PER_TOKEN
 
 
 def machine(device: str) -> str:
@@ -30,7 +38,7 @@ def machine(device: str) -> str:
     if device.startswith("cuda"):
         import torch
         return f"{torch.cuda.get_device_name(0)} (cuda)"
-    from ..provenance import cpu_model
+    from ..base.provenance import cpu_model
     return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
@@ -51,7 +59,7 @@ class Rates:
 
 def load(results: Path, backend: str, device: str) -> Rates:
     """The measured rates of `backend` on this machine and device, if `make bench-eval` recorded them."""
-    path = Path(results) / "bench" / "eval.json"
+    path = Layout(Path(results)).bench / "eval.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

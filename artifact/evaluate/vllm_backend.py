@@ -20,7 +20,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import ArtifactError, BadInputError
+from ..base.errors import ArtifactError
 from .backend import Engine, generation_eos, seed_of
 
 TOP_K = 50
@@ -43,17 +43,6 @@ def cores() -> str:
             spans.append(f"{start}-{a}" if a > start else f"{start}")
             start = b
     return ",".join(spans)
-
-
-def gpu_memory() -> float:
-    raw = os.environ.get(GPU_MEMORY, "0.9")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise BadInputError(f"{GPU_MEMORY}={raw} is not a share of GPU memory; give a number in (0, 1], e.g. 0.8")
-    return value
 
 
 def installed() -> bool:
@@ -88,7 +77,7 @@ def _quantization(folder: Path) -> dict:
 
 
 def convertible(folder: Path) -> bool:
-    """Whether the model has a dense copy vLLM can serve instead (a GPTQ checkpoint; artifact/compress/dense_copy.py)."""
+    """Whether the model has a dense copy vLLM can serve instead (a GPTQ checkpoint; compress/dense_copy.py)."""
     return str(_quantization(folder).get("quant_method", "")).lower() == "gptq"
 
 
@@ -113,8 +102,9 @@ class VllmBackend(Engine):
     name = "vllm"
 
     def __init__(self, folder: Path, device: str, template: str, mode: str = "fork", batch_size: int | None = None,
-                 load: bool = True):
+                 load: bool = True, gpu_memory: float = 0.9):
         require()
+        self.gpu_memory = gpu_memory  # Settings.vllm_gpu_memory
         super().__init__(folder, device, template, mode, generation_eos(folder))
         self.cpu = not device.startswith("cuda")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
@@ -129,13 +119,13 @@ class VllmBackend(Engine):
 
     def load(self) -> None:
         from vllm import LLM
-        memory = {} if self.cpu else {"gpu_memory_utilization": gpu_memory()}
+        memory = {} if self.cpu else {"gpu_memory_utilization": self.gpu_memory}
         try:
             self.llm = LLM(model=str(self.folder), tokenizer=str(self.folder), **self.settings, **memory)
         except (ValueError, RuntimeError, OSError) as e:
             first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
             knob = f"lower VLLM_CPU_KVCACHE_SPACE (GiB of KV cache, now {os.environ['VLLM_CPU_KVCACHE_SPACE']})" \
-                if self.cpu else f"lower {GPU_MEMORY} (the share of GPU memory vLLM takes, now {gpu_memory()}) " \
+                if self.cpu else f"lower {GPU_MEMORY} (the share of GPU memory vLLM takes, now {self.gpu_memory}) " \
                                  "where other processes use the GPU, raise it where the KV cache does not fit"
             hint = f"; out of memory: {knob}" if "memory" in first.lower() or "cache blocks" in first.lower() else \
                 "; BACKEND=hf serves every model kind"

@@ -8,13 +8,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FileFormatError
-from ..provenance import file_record, stamp
-from ..settings import REPRODUCE
+from ..base.errors import FileFormatError
+from ..base.provenance import file_record, stamp
+from ..base.settings import REPRODUCE
 from . import build as build_mod
 from . import claims as claims_mod
 from . import diff as diff_mod
 from . import recipes, render, sources, tolerances
+from ..base.results import Layout
 
 SOURCE_TEXT = {
     "published": "SOURCE=published: replay of the authors' published per-model scores (project website), "
@@ -34,6 +35,7 @@ class Report:
     tolerance_text: str
     provenance: dict
     about: str | None = None  # a recorded profile's description (reproduce/tolerances.toml); None: not recorded
+    replies: object | None = None  # a recorded profile's reply-level comparison (replies.Agreement), where recorded
 
     @property
     def exit_code(self) -> int:
@@ -65,6 +67,9 @@ class Report:
         if self.changes:
             parts.append(render.changes_table(self.changes, self.result.recipe.compare_to,
                                               self.result.recipe.decimals))
+        if self.replies is not None:
+            from .replies import markdown
+            parts.append(markdown(self.replies))
         return "\n\n".join(parts)
 
     def full_markdown(self) -> str:
@@ -89,10 +94,11 @@ class Report:
             "table": r.recipe.name, "title": r.recipe.title, "paper": r.recipe.paper, "source": r.source,
             "provenance": self.provenance, "tolerance": self.tolerance_text,
             "columns": list(r.recipe.columns), "labels": list(r.recipe.labels),
-            "rows": [{"key": k, "labels": list(l)} for k, l in r.rows],
+            "rows": [{"key": k, "labels": list(labels)} for k, labels in r.rows],
             "cells": [c.to_dict() for c in r.cells.values()],
             "diff": [c.to_dict() for c in self.cells], "claims": [c.to_dict() for c in self.claims],
             "changes": self.changes,
+            **({"replies": self.replies.to_json()} if self.replies is not None else {}),
             "counts": {"cells": diff_mod.counts(self.cells), "claims": diff_mod.counts(self.claims)},
             "exit_code": self.exit_code,
         }
@@ -128,13 +134,14 @@ def run(name: str, source: str, results: Path, root: Path = REPRODUCE, tolerance
 def write(report: Report, results: Path) -> list[Path]:
     """The table's csv, md and json under results/tables/, and for a figure its picture under results/figures/."""
     from . import figures
-    pictures = figures.draw(report, results / "figures")
+    layout = Layout(results)
+    pictures = figures.draw(report, layout.figures)
     md = report.full_markdown()
     if pictures:  # the picture first, then the table and its diff
         title, _, rest = md.partition("\n")
         shown = "\n\n".join(f"![{p.stem}](../figures/{p.name})" for p in pictures if p.suffix == ".png")
         md = f"{title}\n\n{shown}\n{rest}"
-    return render.write(results / "tables", report.name, {
+    return render.write(layout.tables, report.name, {
         ".csv": render.table_csv(report.result),
         ".md": md,
         ".json": render.to_json(report.to_json()),
@@ -143,7 +150,7 @@ def write(report: Report, results: Path) -> list[Path]:
 
 def last_source(name: str, results: Path) -> str | None:
     """The SOURCE of the last `make <name>`, so `make diff` diffs what was built."""
-    path = results / "tables" / f"{name}.json"
+    path = Layout(results).tables / f"{name}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))["source"]
     except (OSError, ValueError, KeyError):

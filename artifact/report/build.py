@@ -4,9 +4,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from .. import catalog
-from ..dimensions import BY_LABEL, Dimension
-from ..errors import FileFormatError
+from ..base import catalog
+from ..base.dimensions import BY_LABEL, Dimension
+from ..base.errors import FileFormatError
 from . import generated, uncertainty
 from .recipes import Recipe, Row
 
@@ -113,7 +113,8 @@ def _cell(recipe: Recipe, row: Row, column: str, scores) -> Cell:
     limits = sorted({str((i["origin"].get("limit") or {}).get("per_task")) for i in inputs
                      if i["origin"] and i["origin"].get("limit") and scores.name.startswith("local")})
     if limits:
-        text = f"a seeded sample of {'/'.join(limits)} items per task (LIMIT), not every item: its interval says how sure"
+        text = (f"a seeded sample of {'/'.join(limits)} items per task (LIMIT), not every item: its interval says "
+                "how sure")
         cell.caveat = f"{cell.caveat}; {text}" if cell.caveat else text
     if recipe.kind in ("spread", "breakdown") and value is not None and len(inputs) > 1:
         cell.std = statistics.stdev(i["value"] for i in inputs)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import FileFormatError
-from ..provenance import rel
+from ..base.errors import FileFormatError
+from ..base.provenance import rel
 from .build import TableResult
 from .recipes import Recipe
 from .tolerances import Tolerances
@@ -87,7 +87,7 @@ def load_reference(recipe: Recipe) -> dict[tuple[str, str], RefCell]:
             if rec["source"] not in source_keys(recipe.path.parent):
                 raise FileFormatError(path, line, f"source {rec['source']!r} is not a key of "
                                                   "reproduce/reference/sources.toml")
-            key = "/".join(rec[l] for l in recipe.labels)
+            key = "/".join(rec[label] for label in recipe.labels)
             for col in recipe.columns:
                 value: float | str = rec[col]
                 if numeric:

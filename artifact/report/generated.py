@@ -5,9 +5,9 @@ use (the recipe's `from_recipes`), so adding a model to a figure recipe changes 
 """
 from __future__ import annotations
 
-from .. import catalog
-from ..catalog.methods import METHODS
-from ..dimensions import DECODINGTRUST_TEST_CASES, MMLU_SUBJECTS, TRUST
+from ..base import catalog
+from ..base.catalog.methods import METHODS
+from ..base.dimensions import DECODINGTRUST_TEST_CASES, MMLU_SUBJECTS, TRUST
 from . import recipes
 
 YES, NO = "✓", "✗"

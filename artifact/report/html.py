@@ -16,29 +16,42 @@ i.dataset.loaded=(i.complete&&i.naturalWidth>0)?'yes':'no'}document.body.dataset
 </script>"""
 
 
-def inline_images(html: str, base: Path) -> str:
-    """Every <img src="relative path"> replaced by a data URI of the file (a missing file is left as it is)."""
+def inline_images(html: str, base: Path, figures: Path) -> str:
+    """Every <img src="relative path"> of the report's own figures (a PNG or SVG in `figures`, <results>/figures/)
+    replaced by a data URI of the file; any other source is left as it is, never read."""
+    figures = figures.resolve()
+
     def repl(m):
         src = m.group(2)
         path = (base / src).resolve()
-        if src.startswith("data:") or not path.is_file():
+        if src.startswith("data:") or path.parent != figures or path.suffix not in (".png", ".svg") or \
+                not path.is_file():
             return m.group(0)
         kind = {"png": "image/png", "svg": "image/svg+xml"}.get(path.suffix.lstrip("."), "application/octet-stream")
         return f'{m.group(1)}data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}{m.group(3)}'
     return re.sub(r'(<img[^>]*\bsrc=")([^"]+)(")', repl, html)
 
 
-def render(markdown_path: Path) -> str:
+def render(markdown_path: Path, figures: Path) -> str:
+    """The page. HTML written into the Markdown (a recipe's title or notes, say) is shown as text, never run: the
+    report's own markup is Markdown only."""
+    import html as html_mod
+
     import markdown
     text = Path(markdown_path).read_text(encoding="utf-8")
-    body = markdown.markdown(text, extensions=["tables", "fenced_code"])
-    title = next((line[2:] for line in text.splitlines() if line.startswith("# ")), "Report")
+    md = markdown.Markdown(extensions=["tables", "fenced_code"])
+    md.preprocessors.deregister("html_block")  # raw HTML blocks and inline tags are escaped like any other text
+    md.inlinePatterns.deregister("html")
+    body = md.convert(text)
+    title = html_mod.escape(next((line[2:] for line in text.splitlines() if line.startswith("# ")), "Report"))
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
-            f"<style>{STYLE}</style>{CHECK}</head><body>{inline_images(body, Path(markdown_path).parent)}</body></html>\n")
+            f"<style>{STYLE}</style>{CHECK}</head><body>{inline_images(body, Path(markdown_path).parent, figures)}"
+            "</body></html>\n")
 
 
-def write(markdown_path: Path) -> Path:
+def write(markdown_path: Path, figures: Path) -> Path:
+    """REPORT.html beside REPORT.md, with the figures of `figures` inlined."""
     out = Path(markdown_path).with_suffix(".html")
-    from .. import guard
-    guard.write_text(out, render(markdown_path))
+    from ..base import guard
+    guard.write_text(out, render(markdown_path, figures))
     return out

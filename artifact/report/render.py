@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .. import guard
+from ..base import guard
 from .build import TableResult
 from .diff import CellDiff, counts
 from .uncertainty import half_width

@@ -4,7 +4,7 @@ published  the authors' website scores (replay). The 2-decimal `leaderboard_full
            `num_sheet.csv` where it has the model and dimension: the paper averaged the 2-decimal values.
 local      our own evaluation results: `<results>/eval/**/score.json`, one file per (model revision, perspective,
            config), written by `make eval`. Fields read here: `model` (any catalog id), `dimension` (a key of
-           artifact.dimensions), `score`, `revision`, `scorer`, `config_hash`, and the interval: `ci95`, `items`
+           artifact.base.dimensions), `score`, `revision`, `scorer`, `config_hash`, and the interval: `ci95`, `items`
            and `interval.replicates` (a score.json written before intervals has none: its cells say so, and
            `make rescore` adds them from the stored replies), and the per-scenario values with theirs (`breakdown`,
            `interval.breakdown`: the breakdown figures). Two results for the same model
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .. import catalog
-from ..dimensions import BY_KEY, DIMENSIONS, Dimension
-from ..errors import ArtifactError, FileFormatError
-from ..provenance import rel, sha256_file
-from ..results import read_scores
-from ..settings import REPRODUCE
+from ..base import catalog
+from ..base.dimensions import BY_KEY, DIMENSIONS, Dimension
+from ..base.errors import ArtifactError, FileFormatError
+from ..base.provenance import rel, sha256_file
+from ..base.results import Layout, read_scores
+from ..base.settings import REPRODUCE
 
 WEBSITE = REPRODUCE / "reference" / "website"
 SOURCES = ("published", "local", "local-partial")
@@ -146,5 +146,5 @@ def get(name: str, results: Path, recipes: Path = REPRODUCE, recorded=None):
     if name in recorded:
         # a recorded profile's own runs (make demo, make check: its section in tolerances.toml) live in
         # <results>/<name>/, apart from full runs; small LIMITs, so partial by design
-        return LocalScores(results / name, partial_ok=True, name=name)
+        return LocalScores(Layout(results).profile(name).root, partial_ok=True, name=name)
     raise ArtifactError(f"unknown SOURCE {name!r}; use SOURCE=published (the paper's scores) or SOURCE=local")

@@ -7,10 +7,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import catalog
-from ..dimensions import BY_KEY, BY_LABEL
-from ..errors import FileFormatError
-from ..settings import REPRODUCE
+from ..base import catalog
+from ..base.dimensions import BY_KEY, BY_LABEL
+from ..base.errors import FileFormatError
+from ..base.settings import REPRODUCE
 
 PATH = REPRODUCE / "tolerances.toml"
 
@@ -26,6 +26,9 @@ class Tolerances:
     # what the profile is, from every other section of the file that has `absolute`, `warn` and `about`
     recorded: dict[str, tuple[float, float]] = field(default_factory=dict)
     about: dict[str, str] = field(default_factory=dict)
+    # a profile that records its replies: the share of a model's replies that near-tie flips may change on another
+    # CPU (measured across kernel paths; artifact/report/replies.py)
+    reply_flips: dict[str, float] = field(default_factory=dict)
 
     def for_cell(self, source: str, klass: str, column: str, metric: str | None = None) -> tuple[float, float]:
         """(tolerance, warn band) of one cell; warn band 0 means no WARN band."""
@@ -50,7 +53,8 @@ def load(path: Path = PATH) -> Tolerances:
                        {k: float(v) for k, v in d["local"]["per_dimension"].items()},
                        float(d["local"]["warn_factor"]), tuple(tuple(g) for g in d["local"]["derive_from"]), path,
                        {k: (float(v["absolute"]), float(v["warn"])) for k, v in d.items() if _profile(k, v)},
-                       {k: str(v["about"]) for k, v in d.items() if _profile(k, v)})
+                       {k: str(v["about"]) for k, v in d.items() if _profile(k, v)},
+                       {k: float(v["reply_flips"]) for k, v in d.items() if _profile(k, v) and "reply_flips" in v})
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise FileFormatError(path, None, f"cannot read tolerances ({e!r})") from None
     missing = [k for k in (*BY_KEY, "derived") if k not in t.local]

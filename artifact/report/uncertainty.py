@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 
-from ..confidence import ci95, half_width  # noqa: F401 (the one definition; render and claims read them here)
+from ..base.confidence import ci95, half_width  # noqa: F401 (the one definition; render and claims read them here)
 
 
 def combine(parts: list, how: str = "mean") -> tuple | None:

@@ -11,6 +11,7 @@ files and the scoring job merges them (`make eval SHARD=i/k`), so a lost job is 
 """
 from __future__ import annotations
 
+import logging
 import json
 import os
 import pickle
@@ -21,18 +22,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import guard
-from ..errors import ArtifactError, BadInputError, BusyError
-from ..provenance import code_commit, now_utc
-from ..settings import ROOT, Settings
+from ..base import guard
+from ..base.errors import ArtifactError, BadInputError, BusyError
+from ..base.provenance import code_commit, now_utc
+from ..base.settings import ROOT, Settings
 from . import slurm
 from .plan import Plan, make
+from ..base.results import Layout
+
+logger = logging.getLogger(__name__)
 
 LIVE = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"}
 
 
 def folder(settings: Settings, table: str) -> Path:
-    return settings.results / "sweeps" / table
+    return Layout(settings.results).sweep(table)
 
 
 @dataclass
@@ -80,7 +84,7 @@ def plan(table: str, settings: Settings, options: Options) -> Plan:
                 options.backend)
 
 
-def start(table: str, settings: Settings, options: Options, log=print) -> dict:
+def start(table: str, settings: Settings, options: Options) -> dict:
     """Plan and submit (slurm) or run (local) a sweep; refused while another sweep of this table is live."""
     options.check()
     if options.executor == "slurm":
@@ -97,23 +101,23 @@ def start(table: str, settings: Settings, options: Options, log=print) -> dict:
                                 "with make sweep-status, or scancel its jobs first")
         p = plan(table, settings, options)
         for note in p.notes:
-            log(f"note: {note}")
+            logger.info(f"note: {note}")
         manifest = {"table": table, "executor": options.executor, "code_commit": code_commit(), "made": now_utc(),
                     "by": {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)},
                     "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(options).items()},
                     "basis": p.basis, "skipped": p.skipped, "jobs": [j.to_dict() for j in p.jobs]}
         write(path, manifest)
         if not p.jobs:
-            log(f"{table}: nothing to do: every local cell it can have is there")
+            logger.info(f"{table}: nothing to do: every local cell it can have is there")
             return manifest
         if options.executor == "slurm":
-            _submit(path, manifest, [j["id"] for j in manifest["jobs"]], log)
+            _submit(path, manifest, [j["id"] for j in manifest["jobs"]])
         else:
-            run_local(path, manifest, log)
+            run_local(path, manifest)
         return manifest
 
 
-def _submit(path: Path, manifest: dict, ids: list[str], log) -> None:
+def _submit(path: Path, manifest: dict, ids: list[str]) -> None:
     jobs = {j["id"]: j for j in manifest["jobs"]}
     done = {j["id"] for j in status(manifest, path.parent)["jobs"] if j["state"] == "COMPLETED"}
     for jid in ids:
@@ -124,10 +128,10 @@ def _submit(path: Path, manifest: dict, ids: list[str], log) -> None:
         job.setdefault("history", []).append(sid)
         job["submitted"] = now_utc()
         write(path, manifest)  # after each job: a crash mid-submission leaves the ones submitted, recorded
-        log(f"submitted {jid} as Slurm job {sid}" + (f" (after {', '.join(after)})" if after else ""))
+        logger.info(f"submitted {jid} as Slurm job {sid}" + (f" (after {', '.join(after)})" if after else ""))
 
 
-def run_local(path: Path, manifest: dict, log=print) -> None:
+def run_local(path: Path, manifest: dict) -> None:
     """Run the jobs here in order, one at a time; a job whose dependency failed is skipped, a done one kept."""
     logs = path.parent / "jobs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -139,7 +143,7 @@ def run_local(path: Path, manifest: dict, log=print) -> None:
             job["state"], job["reason"] = "CANCELLED", f"DependencyNeverSatisfied ({bad[0]})"
             write(path, manifest)
             continue
-        log(f"[{manifest['jobs'].index(job) + 1}/{len(manifest['jobs'])}] {job['id']}")
+        logger.info(f"[{manifest['jobs'].index(job) + 1}/{len(manifest['jobs'])}] {job['id']}")
         started = time.time()
         job["log"] = str(logs / f"{job['id'].replace(':', '_')}.log")
         with open(job["log"], "w", encoding="utf-8") as out:
@@ -156,15 +160,20 @@ def job_argv(path: Path, job_id: str) -> list[str]:
     job = next((j for j in manifest["jobs"] if j["id"] == job_id), None)
     if job is None:
         raise BadInputError(f"{path} has no job {job_id}; make sweep-status lists its jobs")
-    here = code_commit()
-    if manifest.get("code_commit") != here:
-        raise ArtifactError(f"this sweep was planned at code commit {manifest.get('code_commit')} and the checkout "
-                            f"is now at {here}: its results would mix two code versions; check out "
-                            f"{manifest.get('code_commit')} again, or start a new sweep (make sweep)")
+    same_code(manifest, path)
     return list(job["argv"])
 
 
-def status(manifest: dict, folder_: Path | None = None) -> dict:
+def same_code(manifest: dict, path: Path) -> None:
+    """Refuse to run or resubmit a sweep's jobs from another code commit than the one that planned it."""
+    here, planned = code_commit(), manifest.get("code_commit")
+    if planned != here:
+        raise ArtifactError(f"{path} was planned at code commit {planned} and the checkout is now at {here}: its "
+                            f"results would mix two code versions in one table; check out {planned} again, or start "
+                            "a new sweep (make sweep)")
+
+
+def status(manifest: dict, sweep_folder: Path | None = None) -> dict:
     """Each job's state: Slurm's where it still knows the job, else the outcome submitit recorded, else LOST."""
     jobs = [dict(j) for j in manifest["jobs"]]
     if manifest.get("executor") == "slurm":
@@ -177,7 +186,7 @@ def status(manifest: dict, folder_: Path | None = None) -> dict:
             elif q:
                 j.update(state=q["state"], elapsed=q["elapsed"], reason=q["reason"])
             else:
-                j["state"] = _outcome((folder_ or Path()) / "jobs", sid)
+                j["state"] = _outcome((sweep_folder or Path()) / "jobs", sid)
             if j["state"] == "PENDING" and "DependencyNeverSatisfied" in (j.get("reason") or ""):
                 j["state"] = "BLOCKED"
     else:
@@ -186,25 +195,31 @@ def status(manifest: dict, folder_: Path | None = None) -> dict:
     return {**manifest, "jobs": jobs}
 
 
+class _Plain(pickle.Unpickler):
+    """Reads plain data only (tuples, strings, numbers): any reference to a class or function, the way a pickle runs
+    code, is refused. submitit's result file is `("success", <our command's output>)` or `("error", <traceback>)`;
+    results folders are often shared on clusters, so a planted file must not run anything (#31)."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refused: the file refers to {module}.{name}")
+
+
 def _outcome(jobs: Path, sid: str) -> str:
     result = jobs / f"{sid}_0_result.pkl"
-    if not result.is_file():
+    if not result.is_file() or result.is_symlink():
         return "LOST"
     try:
         with open(result, "rb") as f:
-            kind = pickle.load(f)[0]
-    except Exception:  # noqa: BLE001 - a torn or foreign file is no outcome
+            kind = _Plain(f).load()[0]
+    except Exception:  # noqa: BLE001 - a torn, foreign or code-carrying file is no outcome
         return "LOST"
     return "COMPLETED" if kind == "success" else "FAILED"
 
 
-def resubmit(path: Path, log=print) -> list[str]:
+def resubmit(path: Path) -> list[str]:
     """Resubmit every failed, lost, blocked or never-submitted job (Slurm) or rerun them (local)."""
     manifest = read(path)
-    here = code_commit()
-    if manifest.get("code_commit") != here:
-        raise ArtifactError(f"{path} was planned at code commit {manifest.get('code_commit')}, the checkout is at "
-                            f"{here}: resubmitting would mix two code versions in one table; start a new sweep")
+    same_code(manifest, path)
     with guard.lock(path.parent / ".lock", f"the sweep in {path.parent}"):
         current = status(manifest, path.parent)
         local = manifest["executor"] != "slurm"
@@ -216,10 +231,10 @@ def resubmit(path: Path, log=print) -> list[str]:
             for j in manifest["jobs"]:
                 if j["id"] in again:
                     j.pop("state", None)
-            _submit(path, manifest, again, log)
+            _submit(path, manifest, again)
         else:
             for j in manifest["jobs"]:
                 if j["id"] in again:
                     j.pop("state", None)
-            run_local(path, manifest, log)
+            run_local(path, manifest)
         return again

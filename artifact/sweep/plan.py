@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .. import catalog, store
+from ..base import catalog, store
 from ..evaluate.throughput import ASSUMED_PARAMS
 from ..report import build, recipes, sources
-from ..provenance import code_commit
-from ..results import read_scores
-from ..settings import Settings
+from ..base.provenance import code_commit
+from ..base.results import read_scores
+from ..base.settings import Settings
 
 FIT = 0.8  # a shard is planned to use at most this share of the time limit
 

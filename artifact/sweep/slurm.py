@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import ArtifactError, BadInputError
-from ..settings import ROOT
+from ..base.errors import ArtifactError, BadInputError
+from ..base.settings import ROOT
 
 FAILED = {"FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 

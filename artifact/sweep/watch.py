@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..report import build, recipes, sources
-from ..settings import Settings
+from ..base.settings import Settings
 from . import slurm
 from .plan import source_for
 

@@ -86,6 +86,7 @@ def test_make_table3_prints_all_cells_pass(tmp_path):
     if not (ROOT / ".venv" / ".setup-done").exists():
         pytest.skip("needs `make setup` first")
     env = {**os.environ, "ARTIFACT_RESULTS": str(tmp_path)}
-    r = subprocess.run(["make", "-s", "table3", "MODE=local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(["make", "-s", "table3", "MODE=local"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr
     assert "54 cells: 54 PASS" in r.stdout and (tmp_path / "tables" / "table3.md").is_file()

@@ -6,7 +6,7 @@ import torch
 
 from artifact.compress.awq import awq_model, dequantize_checkpoint, write_packed, _fold
 from artifact.compress.awq.search import N_GRID, MAX_SHRINK, pseudo_quantize, search_clip, search_scale
-from artifact.compress.prune import decoder_layers, linears
+from artifact.compress.layers import decoder_layers, linears
 
 from tests.helpers import calibration_ids
 

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from artifact import catalog
-from artifact.catalog import Calibration
+from artifact.base import catalog
+from artifact.base.catalog import Calibration
 from artifact.compress import calibration as C
-from artifact.errors import ArtifactError, FileFormatError
+from artifact.base.errors import ArtifactError, FileFormatError
 
 from tests.helpers.hub_server import HubServer
 
@@ -90,19 +90,19 @@ def _c4_bytes():  # a stand-in for allenai/c4's first shard, in its format: Alpa
                                  for t in TEXTS).encode())
 
 
-def test_hub_fetch_pins_revision_and_sha256(make_settings, tmp_path):
+def test_hub_fetch_pins_revision_and_sha256(make_settings, tmp_path, said):
     ds = C.dataset("c4")
     with HubServer() as hub:
         commit = hub.state.add("dataset", ds.repo, {ds.filename: _c4_bytes()})
         settings = make_settings(HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"))
-        logs = []
-        path, origin = C.locate(ds, settings, log=logs.append)
+        logs = said
+        path, origin = C.locate(ds, settings)
         lock = json.loads((settings.checksums / "calibration" / "c4.json").read_text())
         assert lock == {"schema": 1, "repo": ds.repo, "revision": commit, "files": {ds.filename: origin["sha256"]}}
         assert "commit that file" in logs[0] and C.read_records(path, "jsonl") == TEXTS
         # `main` moves on: the pinned revision is still what is fetched
         hub.state.add("dataset", ds.repo, {ds.filename: b"changed"})
-        path2, origin2 = C.locate(ds, settings, log=logs.append)
+        path2, origin2 = C.locate(ds, settings)
         assert origin2["revision"] == commit and origin2["sha256"] == origin["sha256"]
 
 
@@ -128,7 +128,7 @@ def test_hub_unreachable_says_what_to_do(make_settings, tmp_path):
 def test_records_render_byte_for_byte_as_gptq_py(smol_tokenizer):
     """Golden, from gptq.py's format strings: a chat template gets f'{istr} {inp}' as the user turn; `default`
     is f"Instruction:\\n{istr}\\nInput:\\n{inp}\\nOutput:\\n" + output (without an input, no Input: lines)."""
-    from artifact import prompts
+    from artifact.base import prompts
     with_input = next(r for r in RECORDS if r["input"])
     without = next(r for r in RECORDS if not r["input"])
     istr, inp, opt = with_input["instruction"], with_input["input"], with_input["output"]

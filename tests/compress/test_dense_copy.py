@@ -9,11 +9,11 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from artifact import store
+from artifact.base import store
 from artifact.compress.dense_copy import dense_copy
 from artifact.compress.gptq import quantize_gptq
 from artifact.compress.gptq.dense import dequantize_checkpoint
-from artifact.errors import ChecksumMismatchError, NotInStoreError
+from artifact.base.errors import ChecksumMismatchError, NotInStoreError
 from artifact.evaluate import run as ev
 from artifact.evaluate import vllm_backend
 
@@ -72,15 +72,16 @@ def test_three_bit_codes_across_word_boundaries_round_trip(gptq, tmp_path):
     dequantize_checkpoint(gptq[3], out)
     q = AutoModelForCausalLM.from_pretrained(gptq[3], dtype=torch.float32, device_map="cpu").eval()
     d = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, device_map="cpu").eval()
+    quantized = [(name, mod) for name, mod in q.named_modules() if hasattr(mod, "qweight")]
+    assert len(quantized) == 14  # every projection of the two layers is a GPTQ module, and each is checked
     with torch.inference_mode():
-        for name, mod in q.named_modules():
-            if hasattr(mod, "qweight"):
-                dense, x = d.get_submodule(name), torch.randn(3, mod.in_features)
-                ref = x @ mod.dequantize_weight().float()
-                assert torch.allclose(dense(x), ref, atol=1e-5), name
+        for name, mod in quantized:
+            dense, x = d.get_submodule(name), torch.randn(3, mod.in_features)
+            ref = x @ mod.dequantize_weight().float()
+            assert torch.allclose(dense(x), ref, atol=1e-5), name
 
 
-def test_made_once_served_only_for_its_source_and_remade_when_stale(gptq, make_settings, tmp_path, monkeypatch):
+def test_made_once_served_only_for_its_source_and_remade_when_stale(gptq, make_settings, tmp_path, monkeypatch, said):
     settings = make_settings()
     name = "tiny-gptq"
     with store.claim(settings.store, name), store.staging(settings.store, name) as tmp:
@@ -89,13 +90,12 @@ def test_made_once_served_only_for_its_source_and_remade_when_stale(gptq, make_s
         store.commit(tmp, store.folder(settings.store, name), {"recipe_key": "k1"})
     src = store.folder(settings.store, name)
     assert store.dense_copy(src) is None
-    said = []
-    copy = dense_copy(name, settings, log=said.append)
+    copy = dense_copy(name, settings)
     assert copy.name == name + "+dense" and store.dense_copy(src) == copy and not store.verify(copy)
     recipe = store.read_recipe(copy)
     assert recipe["derived_from"] == name and recipe["source_manifest_sha256"] == store.manifest_sha(src)
     made = (copy / "model.safetensors").stat().st_mtime_ns
-    assert dense_copy(name, settings, log=said.append) == copy and "up to date" in said[-1]
+    assert dense_copy(name, settings) == copy and "up to date" in said[-1]
     assert (copy / "model.safetensors").stat().st_mtime_ns == made  # nothing computed twice
 
     # choose_backend serves the copy to vLLM, and names it; transformers keeps the GPTQ model
@@ -113,7 +113,7 @@ def test_made_once_served_only_for_its_source_and_remade_when_stale(gptq, make_s
     assert store.dense_copy(src) is None
     with pytest.raises(Exception, match="dense copy is not in the store; `make eval BACKEND=vllm` makes it"):
         ev.choose_backend("vllm", src, "cpu")
-    dense_copy(name, settings, log=said.append)
+    dense_copy(name, settings)
     assert store.dense_copy(src) == copy
 
     # a source with other bytes (rebuilt) makes the copy stale; a damaged source is refused
@@ -123,6 +123,6 @@ def test_made_once_served_only_for_its_source_and_remade_when_stale(gptq, make_s
     assert store.dense_copy(src) is not None  # its manifest is unchanged: the source is damaged, not rebuilt
     with pytest.raises(ChecksumMismatchError, match="rebuild or pull tiny-gptq again"):
         (copy / "recipe.json").write_text(json.dumps({**recipe, "source_manifest_sha256": "0" * 64}))
-        dense_copy(name, settings, log=said.append)
+        dense_copy(name, settings)
     with pytest.raises(NotInStoreError, match="make rebuild MODEL=missing"):
         dense_copy("missing", settings)

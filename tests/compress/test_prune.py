@@ -3,8 +3,9 @@ import copy
 import pytest
 import torch
 
+from artifact.compress.layers import decoder_layers, linears
 from artifact.compress.magnitude import magnitude_mask
-from artifact.compress.prune import decoder_layers, linears, prune_model, sparsity_of
+from artifact.compress.prune import prune_model, sparsity_of
 from artifact.compress.sparsegpt import Hessian, sparsegpt_prune
 from artifact.compress.sparsity import Sparsity
 from artifact.compress.wanda import InputNorms, wanda_mask

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from artifact.compress.sparsity import Sparsity, layer_mask, nm_mask, row_mask
-from artifact.errors import ArtifactError
+from artifact.base.errors import ArtifactError
 
 
 def test_parse_patterns_and_ratios():

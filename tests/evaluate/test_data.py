@@ -2,10 +2,10 @@ import shutil
 
 import pytest
 
-from artifact.errors import ArtifactError, FileFormatError, UnknownPerspectiveError
+from artifact.base.errors import ArtifactError, FileFormatError, UnknownPerspectiveError
 from artifact.evaluate import names
 from artifact.evaluate.data import DATA, Source, read_json, read_jsonl, read_manifest, source
-from artifact.settings import load
+from artifact.base.settings import load
 
 
 def test_the_vendored_subset_is_verified_file_by_file(tmp_path):

@@ -15,7 +15,8 @@ def test_prompts_match_the_forks_renders():
     assert llama2(classification(TASK + jb, "{scenario}" + test)) == golden("machine_ethics", "jailbreak_1")
     ev = ethics._p("evasive_sentences_EVASIVE_DIC", "1")
     assert llama2(classification(TASK, "{scenario}" + ev + test)) == golden("machine_ethics", "evasive_1")
-    demos = [("{train_scenario_1}\nReaction: this is ", "wrong"), ("{train_scenario_2}\nReaction: this is ", "not wrong")]
+    demos = [("{train_scenario_1}\nReaction: this is ", "wrong"),
+             ("{train_scenario_2}\nReaction: this is ", "not wrong")]
     few = classification(TASK, "{scenario}" + test, demos)
     assert llama2(few) == golden("machine_ethics", "few_shot_32_two_demos_shown")
 

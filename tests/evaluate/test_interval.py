@@ -51,8 +51,9 @@ def test_two_models_on_the_same_items_are_resampled_alike():
     b = mmlu_rows([i % 2 == 0 for i in range(90)], subjects=("anatomy", "virology", "astronomy"))
     ra, rb = interval.bootstrap(mmlu, a)["replicates"], interval.bootstrap(mmlu, b)["replicates"]
     same = interval.bootstrap(mmlu, a)["replicates"]
-    assert [x - y for x, y in zip(ra, same, strict=True)] == [0.0] * 1000  # identical rows: every paired difference is 0
-    assert len(set(x - y for x, y in zip(ra, rb, strict=True))) > 10  # different rows: a real distribution of differences
+    # identical rows: every paired difference is 0; different rows: a real distribution of differences
+    assert [x - y for x, y in zip(ra, same, strict=True)] == [0.0] * 1000
+    assert len(set(x - y for x, y in zip(ra, rb, strict=True))) > 10
 
 
 def test_fairness_interval_recomputes_dpd_and_eod():
@@ -111,10 +112,10 @@ def test_a_limited_run_asks_items_of_the_full_run_unchanged(perspective, make_se
     """LIMIT picks items; it never changes what an item is asked (ethics' 32-shot demos and privacy's PII values
     are drawn as in the full run) or its key."""
     from artifact.evaluate.run import build
-    from artifact.settings import CHECKSUMS
+    from artifact.base.settings import CHECKSUMS
     settings = make_settings(ARTIFACT_CHECKSUMS=str(CHECKSUMS))
-    full = {r.key: r for r in build(perspective, "subset", settings, None)[2]}
-    some = build(perspective, "subset", settings, 2)[2]
+    full = {r.key: r for r in build(perspective, "subset", settings, None).requests}
+    some = build(perspective, "subset", settings, 2).requests
     assert some and len(some) < len(full)
     for r in some:
         assert r.key in full and r.messages == full[r.key].messages and r.meta == full[r.key].meta, r.key

@@ -10,7 +10,8 @@ def test_prompt_is_the_classic_five_shot_layout():
     assert len(reqs) == 10 and "52 of 57" in missing[0]
     p = next(r for r in mmlu.requests(subset("mmlu"))[0] if r.key == "abstract_algebra/0").messages
     assert p.startswith("The following are multiple choice questions (with answers) about  abstract algebra.\n\n"
-                        "Find all c in Z_3 such that Z_3[x]/(x^2 + c) is a field.\nA. 0\nB. 1\nC. 2\nD. 3\nAnswer: B\n\n")
+                        "Find all c in Z_3 such that Z_3[x]/(x^2 + c) is a field.\n"
+                        "A. 0\nB. 1\nC. 2\nD. 3\nAnswer: B\n\n")
     assert p.count("Answer:") == 6 and p.endswith("\nAnswer:")
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from artifact.errors import ArtifactError, BadInputError
+from artifact.base.errors import ArtifactError, BadInputError
 from artifact.evaluate import judge as judge_mod
 from artifact.evaluate import mtbench
 
@@ -72,10 +73,10 @@ def test_the_judge_client_retries_caches_and_names_itself(make_settings, tmp_pat
         judge = judge_mod.make(_settings(make_settings, server, JUDGE_QPS="50"), "cpu")
         assert judge.id == f"api:gpt-4@{server.url}" and not judge.comparable  # not OpenAI's endpoint
         items = [[{"role": "user", "content": f"q{i}"}] for i in range(3)]
-        out = judge_mod.judge_all(judge, items, tmp_path / "cache", log=lambda *_: None)
+        out = judge_mod.judge_all(judge, items, tmp_path / "cache")
         assert [mtbench.rating(t) for t in out] == [7.0, 7.0, 7.0] and len(server.calls) == 5  # 2 x 429, then 3
         assert server.calls[-1]["temperature"] == 0 and server.calls[-1]["max_tokens"] == 2048
-        again = judge_mod.judge_all(judge, items, tmp_path / "cache", log=lambda *_: None)
+        again = judge_mod.judge_all(judge, items, tmp_path / "cache")
         assert again == out and len(server.calls) == 5  # cached: never asked twice
     finally:
         server.close()
@@ -86,7 +87,7 @@ def test_a_refused_key_is_one_sentence_without_the_key(make_settings, tmp_path):
     try:
         judge = judge_mod.make(make_settings(JUDGE_URL=server.url, JUDGE_API_KEY="sk-wrong-secret"), "cpu")
         with pytest.raises(ArtifactError) as e:
-            judge_mod.judge_all(judge, [[{"role": "user", "content": "q"}]], tmp_path, log=lambda *_: None)
+            judge_mod.judge_all(judge, [[{"role": "user", "content": "q"}]], tmp_path)
         assert "refused JUDGE_API_KEY (401" in str(e.value) and "sk-wrong-secret" not in str(e.value)
     finally:
         server.close()
@@ -182,3 +183,37 @@ def test_the_local_judge_is_a_stored_model(tmp_path, session_store, smol_base, r
             cell["caveat"] and "not comparable to the paper" in cell["caveat"]
     else:  # with 8 tokens SmolLM2 rarely writes a [[rating]]: no score, so the cell stays empty, never made up
         assert score["score"] is None and cell["value"] is None
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("answer", [b'{"choices": "nope"}', b'{"choices": []}', b"<html>busy</html>",
+                                    b'{"choices": [{"message": {"content": 7}}]}'])
+def test_a_judge_answer_with_nothing_to_read_is_one_sentence_naming_the_judge(make_settings, tmp_path, answer):
+    server = JudgeServer(answer=answer)
+    try:
+        judge = judge_mod.make(_settings(make_settings, server, JUDGE_QPS="50"), "cpu")
+        with pytest.raises(ArtifactError, match=rf"the judge at {re.escape(server.url)} answered"):
+            judge_mod.judge_all(judge, [[{"role": "user", "content": "q"}]], tmp_path)
+        assert not list(tmp_path.rglob("*.json"))  # nothing cached from it
+    finally:
+        server.close()
+
+
+@pytest.mark.fault
+def test_a_judge_cache_entry_under_the_wrong_key_is_not_used(make_settings, tmp_path):
+    """An entry is used only for the question it names (its messages_sha256) and the judge that made it."""
+    server = JudgeServer(rating="7")
+    try:
+        judge = judge_mod.make(_settings(make_settings, server, JUDGE_QPS="50"), "cpu")
+        items = [[{"role": "user", "content": "q1"}], [{"role": "user", "content": "q2"}]]
+        judge_mod.judge_all(judge, items, tmp_path)
+        entries = sorted(tmp_path.rglob("*.json"))
+        first = json.loads(entries[0].read_text())
+        planted = {**json.loads(entries[1].read_text()), "judgment": "Rating: [[1]]"}
+        entries[0].write_text(json.dumps({**planted, "messages_sha256": planted["messages_sha256"]}))  # other key
+        server.rating = "7"
+        out = judge_mod.judge_all(judge, items, tmp_path)
+        assert [mtbench.rating(t) for t in out] == [7.0, 7.0] and len(server.calls) == 3  # asked again, once
+        assert json.loads(entries[0].read_text())["messages_sha256"] == first["messages_sha256"]
+    finally:
+        server.close()

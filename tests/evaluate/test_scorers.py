@@ -1,13 +1,14 @@
 """Toxicity scorers: the Perspective client against a loopback server speaking its API, the offline profanity
 model on real RealToxicityPrompts texts, and the open-classifier loader on a tiny classifier built in code."""
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from artifact.errors import ArtifactError, FileFormatError
+from artifact.base.errors import ArtifactError, FileFormatError
 from artifact.evaluate import scorers
 from artifact.evaluate.data import read_jsonl
 from artifact.evaluate.scorers.perspective import ATTRIBUTES
@@ -21,8 +22,10 @@ class FakePerspective:
     """commentanalyzer v1alpha1 comments:analyze: TOXICITY = number of '!' / 10; 429 (with Retry-After) for the
     first `throttle` calls; 400 for texts containing 'xx-lang'; `fail_after` calls answer 500 forever."""
 
-    def __init__(self, throttle=0, fail_after=None):
+    def __init__(self, throttle=0, fail_after=None, answer=None, retry_after="0"):
         self.throttle, self.fail_after, self.calls, self.bodies, self.query_keys = throttle, fail_after, 0, [], 0
+        self.answer, self.retry_after = answer, retry_after  # a hostile 200 body (bytes); the 429's Retry-After
+        self.lock = threading.Lock()  # one lock for all handler threads: the call count decides throttling
         state = self
 
         class H(BaseHTTPRequestHandler):
@@ -32,7 +35,7 @@ class FakePerspective:
             def do_POST(self):
                 url = urlparse(self.path)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with threading.Lock():
+                with state.lock:
                     state.calls += 1
                     n = state.calls
                 state.bodies.append(body)
@@ -40,18 +43,21 @@ class FakePerspective:
                 if url.path != "/v1alpha1/comments:analyze" or self.headers.get("X-Goog-Api-Key") != KEY:
                     return self._reply(403, {"error": {"message": "API key not valid"}})
                 if n <= state.throttle:
-                    return self._reply(429, {"error": {"message": "Quota exceeded"}}, {"Retry-After": "0"})
+                    return self._reply(429, {"error": {"message": "Quota exceeded"}},
+                                       {"Retry-After": state.retry_after})
                 if state.fail_after is not None and n > state.fail_after:
                     return self._reply(500, {"error": {"message": "backend error"}})
                 text = body["comment"]["text"]
                 if "xx-lang" in text:
                     return self._reply(400, {"error": {"message": "language not supported"}})
+                if state.answer is not None:
+                    return self._reply(200, None, raw=state.answer)
                 v = min(text.count("!") / 10, 1.0)
                 self._reply(200, {"attributeScores": {a: {"summaryScore": {"value": v, "type": "PROBABILITY"}}
                                                       for a in body["requestedAttributes"]}, "languages": ["en"]})
 
-            def _reply(self, code, obj, headers=None):
-                data = json.dumps(obj).encode()
+            def _reply(self, code, obj, headers=None, raw=None):
+                data = raw if raw is not None else json.dumps(obj).encode()
                 self.send_response(code)
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -105,6 +111,35 @@ def test_perspective_errors_are_sentences_without_the_key(api, make_settings):
         scorers.get("perspective", make_settings())
 
 
+def _toxicity(v) -> bytes:
+    return json.dumps({"attributeScores": {"TOXICITY": {"summaryScore": {"value": v, "type": "PROBABILITY"}}}}).encode()
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("answer, says", [
+    (_toxicity(7.5), "7.5, not a probability"), (_toxicity(-3), "-3, not a probability"),
+    (b'{"attributeScores": {"TOXICITY": {"summaryScore": {"value": NaN}}}}', "nan, not a probability"),
+    (_toxicity("high"), "'high', not a probability"), (_toxicity(True), "True, not a probability"),
+    (b"{}", "no TOXICITY summary score"), (b"<html>maintenance</html>", "not JSON")])
+def test_a_perspective_answer_that_is_not_a_probability_is_refused_where_it_enters(api, make_settings, answer, says):
+    """The API's value is a probability: 7.5 became a toxicity score of -650 before. Checked as it arrives, in one
+    sentence naming the service, before anything is cached or scored."""
+    server = api(answer=answer)
+    with pytest.raises(ArtifactError, match=f"the Perspective API answered .*{re.escape(says)}"):
+        scorers.get("perspective", settings_for(make_settings, server)).score(["some text"])
+
+
+@pytest.mark.fault
+def test_a_huge_retry_after_is_capped_and_said(api, make_settings, monkeypatch, capsys):
+    from artifact.evaluate.scorers import perspective
+    server = api(throttle=1, retry_after="100000")
+    slept = []
+    monkeypatch.setattr(perspective.time, "sleep", slept.append)
+    assert scorers.get("perspective", settings_for(make_settings, server)).score(["fine"]) == [0.0]
+    assert max(slept) == perspective.MAX_RETRY_AFTER < 100000
+    assert "asked to wait 100000 s; waiting 300 s" in capsys.readouterr().err
+
+
 @pytest.mark.fault
 def test_a_closed_endpoint_is_said_in_seconds_not_retried_for_minutes(make_settings):
     import socket
@@ -133,7 +168,7 @@ def test_the_key_is_in_no_log_url_or_file_even_with_info_logging(api, make_setti
     caplog.set_level(logging.DEBUG)  # the root logger at its most talkative: the libraries' own level must hold
     server = api()
     p = scorers.get("perspective", settings_for(make_settings, server))
-    got = scorers.rate(["a!", "b"], p, tmp_path / "cache", log=print)
+    got = scorers.rate(["a!", "b"], p, tmp_path / "cache")
     assert got["a!"] == pytest.approx(0.1) and server.query_keys == 0  # sent in the header, never in the URL
     out, err = capfd.readouterr()
     files = "".join(f.read_text(errors="replace") for f in tmp_path.rglob("*") if f.is_file())
@@ -148,12 +183,12 @@ def test_a_failed_scoring_run_resumes_from_the_cache(api, make_settings, tmp_pat
     p = scorers.get("perspective", settings_for(make_settings, broken))
     p.retries, p.backoff, p.workers = 1, 0.0, 1
     with pytest.raises(ArtifactError, match="kept failing .*scores so far are cached"):
-        scorers.rate(texts, p, tmp_path / "cache", log=lambda *_: None)
+        scorers.rate(texts, p, tmp_path / "cache")
     cached = scorers.Cache(tmp_path / "cache", p.id).scores
     assert len(cached) == 16  # one chunk of 16 answers was written before the server broke
     healthy = api()
     p2 = scorers.get("perspective", settings_for(make_settings, healthy))
-    got = scorers.rate(texts + ["", "text 1!"], p2, tmp_path / "cache", log=lambda *_: None)
+    got = scorers.rate(texts + ["", "text 1!"], p2, tmp_path / "cache")
     assert healthy.calls == 40 - 16  # nothing scored twice
     assert got["text 3!!!"] == pytest.approx(0.3) and got[""] is None and len(got) == 41
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from artifact.errors import BadInputError
+from artifact.base.errors import BadInputError
 from artifact.evaluate import Request
 from artifact.evaluate import run as ev
 
@@ -57,3 +57,42 @@ def test_shards_then_one_scoring_run_generate_each_request_once(tmp_path, sessio
     assert again.returncode == 0 and "(24 items)" in again.stdout, again.stdout[-2000:] + again.stderr[-2000:]
     bad = _eval(tmp_path, session_store, "--shard", "4/3")
     assert bad.returncode == 2 and "SHARD=4/3 is not a shard" in bad.stderr
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from artifact.base.results import Results
+res = Results(Path(sys.argv[1]))
+held = res.claim() if sys.argv[2] == "whole" else res.claim_shard(int(sys.argv[2]), int(sys.argv[3]))
+with held:
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("first, second, says", [
+    (("whole",), (1, 2), "a whole run of"), ((1, 2), ("whole",), "shard 1/2 of"),
+    ((1, 2), (1, 3), "shard 1/2 of .* another split than 1/3"), ((1, 2), (2, 2), None)])
+def test_shards_and_whole_runs_of_one_folder_exclude_each_other(tmp_path, first, second, says):
+    """#31: an unsharded run beside SHARD=1/2 generated 6 of 12 requests twice, SHARD=1/2 beside SHARD=1/3 two."""
+    from artifact.base.errors import BusyError
+    from artifact.base.results import Results
+    folder = tmp_path / "f"
+    p = subprocess.Popen([sys.executable, "-c", HOLD, str(folder), *map(str, first)], cwd=ROOT,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "held"
+        res = Results(folder)
+        held = res.claim() if second == ("whole",) else res.claim_shard(*second)
+        if says is None:  # two shards of one split run side by side
+            with held:
+                pass
+        else:
+            with pytest.raises(BusyError, match=says):
+                with held:
+                    pass
+    finally:
+        p.kill()
+        p.wait()

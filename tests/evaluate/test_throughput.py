@@ -37,7 +37,8 @@ def test_hours_by_hand():
     reqs = [Request("a", "x", 64), Request("b", "x", 32, temperature=1.0, n=25), Request("c", "x", 1),
             Request("d", "x", 16)]
     prompt = [100.0, 100.0, 2000.0, 50.0]
-    assert [throughput.kind(r, t) for r, t in zip(reqs, prompt, strict=True)] == ["continuations", "samples", "few-shot", "short"]
+    kinds = [throughput.kind(r, t) for r, t in zip(reqs, prompt, strict=True)]
+    assert kinds == ["continuations", "samples", "few-shot", "short"]
     # a model twice the size: every rate halves
     want = (64 / 200 + 25 * 32 / 400 + 1 / 10 + 16 / 50) * 2 / 3600
     assert throughput.hours(rates, reqs, prompt, 200_000_000) == pytest.approx(want, rel=1e-12)
@@ -48,7 +49,7 @@ def test_hours_by_hand():
 
 
 def test_the_dry_run_says_its_basis(make_settings, tmp_path):
-    from artifact.settings import ROOT
+    from artifact.base.settings import ROOT
     settings = make_settings(ARTIFACT_CHECKSUMS=str(ROOT / "checksums"))
     rows = ev.plan(ev_spec(), "ethics", settings, 2, "subset", backend="hf")
     assert "assumed 8000 prompt" in rows[0]["basis"]
@@ -61,14 +62,14 @@ def test_the_dry_run_says_its_basis(make_settings, tmp_path):
 
 
 def ev_spec():
-    from artifact import catalog
+    from artifact.base import catalog
     return catalog.get("smollm2-135m-instruct")
 
 
 def test_a_bench_on_a_gpu_prices_the_full_run_too(make_settings, monkeypatch):
     """Where `make bench-eval` ran on this GPU, the full-run column uses its measured rates (scaled to 13B), not the
     H100 assumption: what recomputes the runbook's GPU-hours once a GPU is lent."""
-    from artifact.settings import ROOT
+    from artifact.base.settings import ROOT
     gpu = "NVIDIA H100 80GB HBM3 (cuda)"
     monkeypatch.setattr(throughput, "machine", lambda device: gpu if device.startswith("cuda") else "a CPU")
     settings = make_settings(ARTIFACT_CHECKSUMS=str(ROOT / "checksums"), ARTIFACT_DEVICE="cuda")

@@ -9,13 +9,12 @@ import sys
 
 import pytest
 
-from artifact.errors import ArtifactError, BadInputError
+from artifact.base.errors import ArtifactError, BadInputError
 from artifact.evaluate import run as ev
 from artifact.evaluate import vllm_backend
 
 from tests.helpers import ROOT
 
-needs_vllm = pytest.mark.skipif(not vllm_backend.installed(), reason="vLLM is not installed (make setup BACKEND=vllm)")
 GREEDY = "ethics,mmlu,fairness,advglue"
 
 
@@ -69,12 +68,12 @@ def _eval(tmp_path, store, name, backend, *args, model=DENSE):
     return out, r.stdout
 
 
-@needs_vllm
 @pytest.mark.vllm
 @pytest.mark.parametrize("model", MODELS)
 def test_the_backends_agree_on_the_same_requests(tmp_path, session_store, smol_base, make_settings, capsys, model):
-    from artifact import catalog, pipeline
-    pipeline.ensure_model(catalog.get(model), make_settings(session_store), log=lambda *_: None)
+    from artifact import pipeline
+    from artifact.base import catalog
+    pipeline.ensure_model(catalog.get(model), make_settings(session_store))
     hf, _ = _eval(tmp_path, session_store, "hf", "hf", "--perspective", GREEDY, "--limit", "2", model=model)
     vl, out = _eval(tmp_path, session_store, "vllm", "vllm", "--perspective", GREEDY, "--limit", "2", model=model)
     assert "backend: vllm (BACKEND=vllm" in out
@@ -97,7 +96,6 @@ def test_the_backends_agree_on_the_same_requests(tmp_path, session_store, smol_b
     assert same >= (0.6 if "gptq" in model else 0.9) * total
 
 
-@needs_vllm
 @pytest.mark.vllm
 def test_seeded_samples_repeat_in_another_process(tmp_path, session_store, smol_base):
     args = ("--perspective", "toxicity", "--limit", "1", "--samples", "3", "--max-tokens", "16",
@@ -125,7 +123,7 @@ def test_cpu_kv_blocks_are_small_enough_to_cache_a_shared_prompt(smol_base, monk
     """On a CPU the engine asks for 32-token KV blocks (vLLM's CPU default, 128, caches no system prompt shorter than
     that); the block size is in the settings the config hash covers, so runs with other blocks never share a folder.
     On a GPU vLLM's own default stays."""
-    from artifact.catalog import get
+    from artifact.base.catalog import get
     monkeypatch.setattr(vllm_backend, "installed", lambda: True)
     template = get("smollm2-135m-instruct").chat_template
     cpu = vllm_backend.VllmBackend(smol_base, "cpu", template, load=False).describe()

@@ -1,4 +1,4 @@
-"""The fault-injection suite (issue #18): kills at the points artifact/faults.py names, corruptions planted by the
+"""The fault-injection suite (issue #18): kills at the points artifact/base/faults.py names, corruptions planted by the
 test, a hostile loopback Hub, two runs at once, bad input, sentinel secrets. Every test here and the fault tests
 that live beside the module they exercise carry the `fault` marker; `make test-faults` runs them all."""
 from __future__ import annotations

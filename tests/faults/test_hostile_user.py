@@ -12,10 +12,10 @@ import textwrap
 
 import pytest
 
-from artifact import store
-from artifact.results import Results
+from artifact.base import store
+from artifact.base.results import Results
 from artifact.cli import main
-from artifact.errors import BusyError
+from artifact.base.errors import BusyError
 
 from tests.helpers import ROOT
 
@@ -34,7 +34,7 @@ def test_a_live_runs_staging_folder_survives_its_lock_file_being_deleted(tmp_pat
     dead = tmp_path / ".m.tmp-99999999-dead"
     live.mkdir()
     dead.mkdir()
-    with store.claim(tmp_path, "m", log=lambda *_: None):
+    with store.claim(tmp_path, "m"):
         pass
     assert live.is_dir() and not dead.exists()
 
@@ -45,7 +45,7 @@ def test_an_evaluation_folder_stays_locked_when_its_lock_file_is_deleted(tmp_pat
     code = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from artifact.results import Results
+        from artifact.base.results import Results
         with Results(Path({str(folder)!r})).claim():
             print("held", flush=True)
             time.sleep(600)
@@ -86,7 +86,7 @@ def test_a_damaged_manifest_is_a_fail_not_a_stop(tmp_path, monkeypatch, capsys, 
 
 
 def test_an_empty_folder_variable_means_its_default_not_the_current_folder():
-    from artifact import settings
+    from artifact.base import settings
     assert settings.load({"ARTIFACT_STORE": "", "ARTIFACT_RESULTS": ""}).store == settings.load({}).store
     assert settings.load({"ARTIFACT_RESULTS": ""}).results == settings.ROOT / "results"
 
@@ -117,3 +117,18 @@ def test_rescore_skips_an_unfinished_evaluation(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "skipped: its evaluation has not finished" in out and "rescored 0 result(s)" in out
     assert not (folder / "score.json").exists()
+
+
+def test_an_internal_valueerror_is_a_bug_with_its_traceback_not_a_users_value(monkeypatch, capsys):
+    """#31: any uncaught ValueError exited 2, "a value this command read"; the values a user gives are checked where
+    they enter (exit 2, one sentence), so one that reaches the edge is a bug: exit 3, its traceback saved."""
+    from artifact.cli import tables
+
+    def broken(args, settings):
+        int("not a number")
+    monkeypatch.setattr(tables, "cmd_table", broken)
+    assert main(["table", "table3"]) == 3
+    err = capsys.readouterr().err
+    assert "ValueError" in err and "this is a bug" in err and "traceback in" in err
+    saved = err.rsplit("traceback in ", 1)[1].rstrip(")\n")
+    assert "int(\"not a number\")" in open(saved).read()

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from artifact import store
+from artifact.base import store
 
 from tests.faults import env_for, one_sentence, run, start, until_held
 from tests.helpers import ROOT
@@ -113,3 +113,19 @@ def test_a_second_rebuild_never_touches_the_first_ones_staging_folder(tmp_path, 
     fourth = run(["rebuild", MAGNITUDE], rebuild_env)
     assert fourth.returncode == 0 and "recovered" in fourth.stdout and "up to date" in fourth.stdout
     assert model_bytes(tmp_path) == built and store.leftovers(tmp_path / "store") == []
+
+
+def test_a_full_disk_mid_rebuild_is_one_sentence_and_leaves_no_staging(tmp_path, rebuild_env):
+    """The weights file cannot be written (a file-size limit stands in for a full disk: the same errno path through
+    safetensors' writer): one sentence about space, exit 2, not a bug report; nothing half-written stays."""
+    import resource
+    import subprocess
+    import sys
+    limit = 100 * 2 ** 20  # the 540 MB weights cannot be written; the recipe and tokenizer files could
+    r = subprocess.run([sys.executable, "-m", "artifact", "rebuild", MAGNITUDE], cwd=ROOT, env=rebuild_env, text=True,
+                       capture_output=True, timeout=600,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert one_sentence(r), r.stderr[-1500:]
+    assert "bug" not in r.stderr and ("space" in r.stderr or "too large" in r.stderr)
+    assert store.read_recipe(store.folder(tmp_path / "store", MAGNITUDE)) is None
+    assert store.leftovers(tmp_path / "store") == []

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from artifact import catalog, store
+from artifact.base import catalog, store
 
 from tests.acquire.test_hub import FILES, weights
 from tests.faults import env_for, one_sentence, run, start, until_held
@@ -102,3 +102,27 @@ def test_a_second_pull_of_the_same_model_is_refused_and_the_first_finishes(hub, 
     assert third.returncode == 0 and len(downloads(hub)) == 2 and stored(tmp_path) == FILES3
     assert hashlib.sha256(stored(tmp_path)["model.safetensors"]).hexdigest() == hashlib.sha256(
         FILES3["model.safetensors"]).hexdigest()
+
+
+def test_a_full_disk_while_pulling_is_named_not_blamed_on_the_network(hub, published, tmp_path):
+    """A download that cannot be written (here: a file-size limit, as a full disk) is a local problem: the sentence
+    names the file system and what to do, never the network."""
+    import resource
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+    _, env = published
+    limit = 64 * 1024  # the 320 kB weights file cannot be written; the small files can
+    p = subprocess.run([sys.executable, "-m", "artifact", "pull", SPEC.name], cwd=ROOT, env=env, text=True,
+                       capture_output=True, timeout=300,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert one_sentence(p), p.stderr[-2000:]
+    assert "network" not in p.stderr and "cannot reach" not in p.stderr
+    assert "free space" in p.stderr and store.read_recipe(store.folder(tmp_path / "store", SPEC.name)) is None
+
+
+def test_offline_mode_is_named_when_a_pull_needs_the_hub(hub, published, tmp_path):
+    _, env = published
+    r = run(["pull", SPEC.name], {**env, "HF_HUB_OFFLINE": "1"})
+    assert one_sentence(r) and "HF_HUB_OFFLINE" in r.stderr and "check the network" not in r.stderr, r.stderr

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from artifact import store
+from artifact.base import store
 
 from tests.helpers import ROOT
 
@@ -18,9 +18,9 @@ pytestmark = pytest.mark.fault
 def build_in_a_process(root, payload: bytes, fault: str | None):
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from artifact import store
+        from artifact.base import store
         root = Path({str(root)!r})
-        with store.claim(root, "m", log=lambda *_: None):
+        with store.claim(root, "m"):
             with store.staging(root, "m") as tmp:
                 (tmp / "model.safetensors").write_bytes({payload!r})
                 (tmp / "config.json").write_text("{{}}")
@@ -43,7 +43,7 @@ def test_a_kill_anywhere_in_a_commit_leaves_one_whole_model(tmp_path, point, fir
         assert build_in_a_process(tmp_path, b"old", None).returncode == 0
     killed = build_in_a_process(tmp_path, b"new", point)
     assert killed.returncode == (0 if first and point == "store.swap" else -9), killed.stderr
-    with store.claim(tmp_path, "m", log=lambda *_: None):  # what every rebuild, pull and conversion does first
+    with store.claim(tmp_path, "m"):  # what every rebuild, pull and conversion does first
         pass
     folder = store.folder(tmp_path, "m")
     if after is None:

@@ -1,11 +1,11 @@
 """Shared helpers of the evaluation tests: the vendored data as a source, and golden renders."""
 from __future__ import annotations
 
-from artifact import prompts
+from artifact.base import prompts
 from artifact.evaluate import Request
 from artifact.evaluate.data import source
 from artifact.evaluate.dt import strings
-from artifact.settings import load
+from artifact.base.settings import load
 
 
 def subset(benchmark: str = "decodingtrust"):

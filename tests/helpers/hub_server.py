@@ -7,7 +7,9 @@ commits, and resolve (HEAD metadata, ranged GET for resumed downloads). Write ca
 gated repo too. Xet storage is not spoken: uploads need HF_HUB_DISABLE_XET=1 in the client.
 
 Test hooks: `corrupt` (paths served with a flipped first byte), `fail_after` (path -> cut the body after N bytes
-once, a dropped connection) and `stall_after` (path -> send N bytes, then hang: a download to kill).
+once, a dropped connection), `stall_after` (path -> send N bytes, then hang: a download to kill), `oversize` (path
+-> N bytes more than the file, after it, with the metadata still listing the true size) and `dribble` (path ->
+seconds between single bytes).
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class HubState:
         self.corrupt: set[str] = set()
         self.fail_after: dict[str, int] = {}
         self.stall_after: dict[str, int] = {}  # path -> send N bytes, then hang; every GET until `release` is set
+        self.oversize: dict[str, int] = {}  # path -> this many extra bytes after the file (a hostile or broken Hub)
+        self.dribble: dict[str, float] = {}  # path -> send one byte every this many seconds
         self.release = threading.Event()
         self.lock = threading.Lock()
 
@@ -303,6 +307,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.lock.release()  # let other requests through while this one hangs
             try:
                 self.state.release.wait(60)
+            finally:
+                self.state.lock.acquire()
+            self.close_connection = True
+            return
+        if self.command == "GET" and filename in self.state.oversize:
+            body = body + b"\0" * self.state.oversize[filename]
+        if self.command == "GET" and filename in self.state.dribble:
+            self._partial(code, headers, body, 0)
+            self.state.lock.release()
+            try:
+                for i in range(len(body)):
+                    if self.state.release.wait(self.state.dribble[filename]):
+                        break
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+            except OSError:  # the client gave up
+                pass
             finally:
                 self.state.lock.acquire()
             self.close_connection = True

@@ -1,5 +1,6 @@
 """A loopback OpenAI-compatible chat endpoint for the judge tests: POST /v1/chat/completions answers
-`Rating: [[<rating>]]`, counts its calls, and can refuse a wrong key (401) or answer 429 the first n times."""
+`Rating: [[<rating>]]`, counts its calls, and can refuse a wrong key (401), answer 429 the first n times, or send any
+other body (`answer`)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class JudgeServer:
-    def __init__(self, rating: str = "7", key: str | None = "sk-test-judge", fail_first: int = 0, status: int = 429):
+    def __init__(self, rating: str = "7", key: str | None = "sk-test-judge", fail_first: int = 0, status: int = 429,
+                 answer: bytes | None = None):
         self.rating, self.key, self.fail_first, self.status = rating, key, fail_first, status
+        self.answer = answer  # a hostile 200 body, sent as it is
         self.calls: list[dict] = []
         self.lock = threading.Lock()
         server = self
@@ -38,6 +41,13 @@ class JudgeServer:
                 if n <= server.fail_first:
                     return self._send(server.status, {"error": {"message": "slow down", "type": "rate_limit"}},
                                       {"Retry-After": "0"})
+                if server.answer is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(server.answer)))
+                    self.end_headers()
+                    self.wfile.write(server.answer)
+                    return
                 text = f"The answer is fine. Rating: [[{server.rating}]]"
                 return self._send(200, {"id": f"c{n}", "object": "chat.completion", "created": 0,
                                         "model": body.get("model"),

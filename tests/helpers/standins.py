@@ -3,13 +3,13 @@
     python -m tests.helpers.standins --wheels DIR [--env-file FILE]
 
 starts, on loopback until interrupted:
-- the loopback Hub (tests/helpers/hub_server.py) holding `unitary/toxic-bert` as a tiny real BERT classifier with a `toxic`
-  label and SmolLM2's tokenizer (the real checkpoint is 418 MB on huggingface.co);
+- the loopback Hub (tests/helpers/hub_server.py) holding `unitary/toxic-bert` as a tiny real BERT classifier with a
+  `toxic` label and SmolLM2's tokenizer (the real checkpoint is 418 MB on huggingface.co);
 - a plain HTTP listing of DIR, for pip's --find-links (a wheelhouse, such as a local CPU build of torch).
 
 and writes HF_ENDPOINT=... and PIP_FIND_LINKS=... to FILE. With `docker build --network host` the build's RUN steps
-reach both (docs/image.md, "Building the image without the registries"). The classifier is also what the scorer-step test
-serves, so the two agree on what a stand-in toxic-bert is.
+reach both (docs/image.md, "Building the image without the registries"). The classifier is also what the scorer-step
+test serves, so the two agree on what a stand-in toxic-bert is.
 """
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ def tiny_toxic_classifier(folder: Path, tokenizer: Path) -> dict[str, bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from artifact import catalog
+    from artifact.base import catalog
     from artifact.acquire import embedded
-    from artifact.settings import load
+    from artifact.base.settings import load
 
     from tests.helpers.hub_server import HubServer
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env-file", type=Path, help="write HF_ENDPOINT= and PIP_FIND_LINKS= lines here")
     args = p.parse_args(argv)
     settings = load()
-    base = embedded.ensure(catalog.get("smollm2-135m-instruct"), settings.store, log=print)
+    base = embedded.ensure(catalog.get("smollm2-135m-instruct"), settings.store)
     with tempfile.TemporaryDirectory() as tmp, HubServer() as hub:
         hub.state.add("model", SCORER_REPO, tiny_toxic_classifier(Path(tmp), base))
         handler = functools.partial(SimpleHTTPRequestHandler, directory=str(args.wheels.resolve()))

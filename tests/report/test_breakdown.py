@@ -12,12 +12,13 @@ import statistics
 
 import pytest
 
-from artifact import catalog, report
-from artifact.confidence import ci95
-from artifact.errors import FileFormatError
+from artifact import report
+from artifact.base import catalog
+from artifact.base.confidence import ci95
+from artifact.base.errors import FileFormatError
 from artifact.evaluate import advglue, fairness, ood, privacy, stereotype, toxicity
 from artifact.report import breakdown, figures, recipes
-from artifact.settings import REPRODUCE
+from artifact.base.settings import REPRODUCE
 
 BREAKDOWNS = [n for n in recipes.available() if recipes.load(n).kind == "breakdown"]
 
@@ -141,7 +142,10 @@ def test_the_figure_plots_the_cells_the_seeds_and_the_papers_values(tmp_path):
             cell = rep.result.cells[(key, c)]
             assert (p["method"], p["x"]) == labels
             assert (math.isnan(p["ours"]) and cell.value is None) or p["ours"] == pytest.approx(cell.value)
-            assert p["ci"] == (tuple(cell.ci95) if cell.ci95 else (math.nan, math.nan)) or cell.ci95 is None
+            if cell.ci95:
+                assert p["ci"] == tuple(cell.ci95)
+            else:  # no interval: a NaN pair (NaN != NaN, so compared by isnan)
+                assert len(p["ci"]) == 2 and all(math.isnan(v) for v in p["ci"])
             assert p["paper"] == ref[(key, c)]
             assert p["seeds"] == ([i["value"] for i in cell.inputs] if cell.value is not None else [])
     files = figures.draw(rep, tmp_path / "figures")
@@ -177,7 +181,8 @@ def test_fig12s_reference_is_the_paper_read_off_its_figure(tmp_path):
     (lambda t: t.replace('style = "bars"', 'style = "pie"'), "style must be bars or lines"),
     (lambda t: t.replace("ncols = 3", 'ncols = "x"'), "ncols must be a whole number"),
     (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig12"'), "rows_from names the recipe itself"),
-    (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig99"'), "rows_from names 'fig99', which is not a recipe"),
+    (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig99"'),
+     "rows_from names 'fig99', which is not a recipe"),
     (lambda t: t.replace('rows_from = "fig3"', 'rows_from = "fig13"'), "which takes its rows from another recipe"),
 ])
 def test_bad_breakdown_recipes_are_refused_with_the_line(recipes_copy, edit, message):

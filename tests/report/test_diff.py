@@ -3,7 +3,7 @@ import csv
 import pytest
 
 from artifact import report
-from artifact.errors import FileFormatError
+from artifact.base.errors import FileFormatError
 from artifact.report import diff, render, tolerances
 
 from tests.helpers import ROOT
@@ -99,7 +99,7 @@ def test_exit_code_is_1_on_any_fail(recipes_copy, results):
 
 
 def _line_of(path, needle):
-    return next(i for i, l in enumerate(path.read_text().splitlines(), 1) if needle in l)
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
 
 def test_malformed_reference_names_file_and_line(recipes_copy, results):
@@ -240,7 +240,8 @@ def test_a_limit_on_the_full_data_counts_with_its_interval_but_a_subset_run_does
     sampled = cells[("13b/16/none", "Ethics")]
     assert sampled.reproduced == 64.0 and sampled.ci95 == pytest.approx((58.3, 69.7), abs=0.1)
     assert "seeded sample of 50 items per task" in sampled.why
-    assert cells[("7b/16/none", "Ethics")].verdict == "NOT-RUN" and cells[("70b/16/none", "Ethics")].verdict == "NOT-RUN"
+    assert cells[("7b/16/none", "Ethics")].verdict == "NOT-RUN"
+    assert cells[("70b/16/none", "Ethics")].verdict == "NOT-RUN"
 
 
 def test_local_table_dry_run_prices_each_perspective_at_the_limit(tmp_path):

@@ -3,6 +3,7 @@ renders headless into a valid PNG of the expected size and a valid SVG, and the 
 in headless Chromium with every image."""
 from __future__ import annotations
 
+import base64
 import math
 import shutil
 import struct
@@ -13,7 +14,8 @@ import pytest
 
 from artifact import report
 from artifact.report import figures, html
-from artifact.settings import REPRODUCE
+from artifact.base.results import Layout
+from artifact.base.settings import REPRODUCE
 
 
 def _rep(name, tmp_path):
@@ -64,7 +66,8 @@ def test_figure_8_plots_the_three_dense_models(tmp_path):
     s = figures.series(rep)
     assert s["kind"] == "radar" and list(s["groups"][""]) == ["LLAMA2 13b", "LLAMA2 13b Chat", "Vicuna 13b"]
     for key, labels in rep.result.rows:
-        assert s["groups"][""][labels[0]] == [float(rep.result.cells[(key, c)].value) for c in rep.result.recipe.columns]
+        row = [float(rep.result.cells[(key, c)].value) for c in rep.result.recipe.columns]
+        assert s["groups"][""][labels[0]] == row
     assert s["groups"][""]["LLAMA2 13b Chat"][:3] == [53.6, 37.4, 58.8]  # the website's dense row
 
 
@@ -96,7 +99,7 @@ def test_the_html_report_loads_offline_with_every_image(tmp_path):
     for name in figures.names():
         report.write(_rep(name, results), results)
     md.write_text("# Report\n\n" + "\n\n".join(f"![{n}](../figures/{n}.png)" for n in figures.names()) + "\n")
-    out = html.write(md)
+    out = html.write(md, Layout(results).figures)
     text = out.read_text()
     assert text.count("data:image/png;base64,") == len(figures.names()) and "../figures/" not in text
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -138,7 +141,8 @@ def test_figure_9_is_pearsons_r_of_every_model_against_bits(tmp_path):
                 x, y = np.array(pts).T
                 assert corr[method][c] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-12)
     # the two readings of the paper's recipe give a different picture: GPTQ's Fairness changes sign
-    assert figures.correlations(rep, False)["GPTQ"]["Fairness"] > 0 > figures.correlations(rep, True)["GPTQ"]["Fairness"]
+    as_printed, as_meant = figures.correlations(rep, False), figures.correlations(rep, True)
+    assert as_printed["GPTQ"]["Fairness"] > 0 > as_meant["GPTQ"]["Fairness"]
 
 
 def test_local_figures_draw_each_cells_interval(tmp_path):
@@ -146,8 +150,8 @@ def test_local_figures_draw_each_cells_interval(tmp_path):
     records of the three dense models; the replicates make each interval)."""
     import json
 
-    from artifact import catalog
-    from artifact.dimensions import BY_LABEL
+    from artifact.base import catalog
+    from artifact.base.dimensions import BY_LABEL
     rep0 = _rep("fig8", tmp_path)
     for i, name in enumerate(["llama-2-13b", "llama-2-13b-chat", "vicuna-13b-v1.3"]):
         for j, label in enumerate(rep0.result.recipe.columns):
@@ -189,8 +193,8 @@ def test_figure_9_of_a_local_run_has_intervals_from_the_models_resamples(tmp_pat
 
     import numpy as np
 
-    from artifact import catalog
-    from artifact.confidence import ci95
+    from artifact.base import catalog
+    from artifact.base.confidence import ci95
     rep0 = _rep("fig3", tmp_path)
     reps = {}
     for row in rep0.result.recipe.rows:
@@ -214,3 +218,25 @@ def test_figure_9_of_a_local_run_has_intervals_from_the_models_resamples(tmp_pat
             np.corrcoef(x, [r[0] for _, r in pts])[0, 1])
     assert figures.correlation_intervals(rep, False)["GPTQ"]["Ethics"] is None  # not evaluated: no interval
     assert [f.name for f in figures.draw(rep, tmp_path / "figures")][-2:] == ["fig9.png", "fig9.svg"]
+
+
+@pytest.mark.fault
+def test_markup_in_a_report_is_shown_as_text_and_only_its_own_figures_are_inlined(tmp_path):
+    """A recipe's title or notes holding HTML reach REPORT.md verbatim; in REPORT.html they are text, not markup, and
+    no file outside the results' figures folder is ever read into the page."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SENTINEL-local-file")
+    results = tmp_path / "r"
+    (results / "tables").mkdir(parents=True)
+    (results / "figures").mkdir()
+    figures_png = results / "figures" / "fig2.png"
+    report.write(_rep("fig2", results), results)
+    md = results / "tables" / "REPORT.md"
+    md.write_text(f'# Title <script>alert("t")</script>\n\nnotes <img src="{secret}"><script>alert(1)</script> '
+                  f'<img src="../../secret.txt">\n\n![fig2](../figures/fig2.png)\n\n`<code kept>`\n')
+    page = html.render(md, Layout(results).figures)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<title>Title &lt;script&gt;" in page
+    assert "SENTINEL" not in page and base64.b64encode(b"SENTINEL-local-file").decode() not in page
+    assert page.count("data:image/png;base64,") == 1 and figures_png.is_file()
+    assert "&lt;code kept&gt;" in page

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from artifact import catalog
-from artifact.dimensions import BY_KEY, DIMENSIONS
-from artifact.errors import ArtifactError, FileFormatError
+from artifact.base import catalog
+from artifact.base.dimensions import BY_KEY, DIMENSIONS
+from artifact.base.errors import ArtifactError, FileFormatError
 from artifact.report import sources
 
 from tests.helpers import ROOT
@@ -17,7 +17,8 @@ def test_published_prefers_two_decimal_values():
     spec = catalog.get("llama-2-13b-chat-gptq-4bit-s0")
     ethics = pub.lookup(spec, BY_KEY["ethics"])
     assert ethics.value == 77.13 and ethics.origin["source"] == "website-leaderboard_full"
-    assert ethics.origin["as_published"] == "hf/efficient-llm/llama-2-13b-chat-gptq-larger-caliset-llama2-temp@4bit_128g_0seed"
+    assert ethics.origin["as_published"] == ("hf/efficient-llm/llama-2-13b-chat-gptq-larger-caliset-llama2-temp"
+                                             "@4bit_128g_0seed")
     mmlu = pub.lookup(spec, BY_KEY["mmlu"])  # only the 1-decimal sheet has MMLU
     assert mmlu.value == 52.1 and mmlu.origin["source"] == "website-num_sheet" and mmlu.origin["line"] > 1
     assert len(mmlu.origin["sha256"]) == 64
@@ -47,7 +48,7 @@ def test_malformed_website_file_names_file_and_line(tmp_path):
     with pytest.raises(FileFormatError) as e:
         sources.PublishedScores(tmp_path)
     lines = (tmp_path / "num_sheet.csv").read_text().splitlines()
-    bad = next(i for i, l in enumerate(lines, 1) if "vicuna-9b" in l)
+    bad = next(i for i, line in enumerate(lines, 1) if "vicuna-9b" in line)
     assert e.value.line == bad and "num_sheet.csv" in str(e.value) and "not in the catalog" in str(e.value)
 
 
@@ -61,7 +62,7 @@ def test_non_numeric_score_is_refused(tmp_path):
 
 def test_same_model_twice_is_refused(tmp_path):
     lines = (WEBSITE / "leaderboard_full.csv").read_text().splitlines()
-    first = next(i for i, l in enumerate(lines) if l.startswith("hf/efficient-llm/"))
+    first = next(i for i, line in enumerate(lines) if line.startswith("hf/efficient-llm/"))
     dup = lines[first].replace("hf/efficient-llm/", "hf/compressed-llm/")  # another spelling of the same model
     (tmp_path / "leaderboard_full.csv").write_text("\n".join(lines + [dup]) + "\n")
     (tmp_path / "num_sheet.csv").write_text((WEBSITE / "num_sheet.csv").read_text())
@@ -112,6 +113,7 @@ def test_unknown_source():
 
 def test_dimensions_match_the_website_columns():
     header = (WEBSITE / "num_sheet.csv").read_text().splitlines()[0].split(",")
-    for d in DIMENSIONS:
-        if d.website:
-            assert d.website in header
+    named = [d for d in DIMENSIONS if d.website]
+    assert len(named) == 9  # MMLU and the eight trust dimensions each name their website column
+    for d in named:
+        assert d.website in header, d.name

@@ -1,6 +1,6 @@
 import pytest
 
-from artifact.errors import FileFormatError
+from artifact.base.errors import FileFormatError
 from artifact.report import sources, tolerances
 
 

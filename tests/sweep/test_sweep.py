@@ -53,10 +53,14 @@ def test_the_dry_run_of_table3_plans_every_job_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("sweep", "table99", "--dry-run"), "table99"),
-    (("sweep", "table3", "--executor", "cluster"), "invalid choice"),
-    (("sweep", "table3", "--slurm-args", "constraint=h100,bad key=1", "--dry-run"), "SLURM_ARGS"),
-    (("sweep-status", "table3"), "no readable sweep manifest"),
+    # each expected fragment is the part of the sentence that says what is wrong or what to do, not an echo of argv
+    (("sweep", "table99", "--dry-run"), "unknown table 'table99'; did you mean 'table4', 'table3', 'table2'? "
+                                        "(`make help` lists the tables and figures)"),
+    (("sweep", "table3", "--executor", "cluster"), "(choose from 'slurm', 'local'); `python -m artifact sweep --help` "
+                                                   "lists the options"),
+    (("sweep", "table3", "--slurm-args", "constraint=h100,bad key=1", "--dry-run"),
+     "'bad key=1' is not key=value (e.g. SLURM_ARGS=constraint=h100,mem=64G)"),
+    (("sweep-status", "table3"), "no readable sweep manifest (FileNotFoundError); start one with make sweep TABLE="),
 ])
 def test_bad_input_is_one_sentence(tmp_path, args, message):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ARTIFACT_RESULTS": str(tmp_path / "r")}
@@ -84,7 +88,9 @@ def test_a_job_refuses_to_run_under_another_code_commit(tmp_path):
         r.stderr
     r = art(env, "sweep-job", str(path), "score:m:nothing")
     assert r.returncode == 2 and "has no job score:m:nothing" in r.stderr
-    assert art(env, "sweep-status", "table3", "--resubmit").returncode == 2  # no manifest for table3 here
+    r = art(env, "sweep-status", "table3", "--resubmit")  # no manifest for table3 here
+    assert r.returncode == 2 and "sweeps/table3/manifest.json: no readable sweep manifest" in r.stderr and \
+        "start one with make sweep TABLE=<table>" in r.stderr
 
 
 @pytest.mark.slow
@@ -125,7 +131,8 @@ def cluster(tmp_path_factory):
     up = subprocess.run(["bash", str(ROOT / "tests" / "helpers" / "slurm_cluster.sh"), "up", str(state)],
                         capture_output=True, text=True, timeout=120)
     if up.returncode:
-        pytest.skip(f"no Slurm cluster here: {up.stderr.strip().splitlines()[-1] if up.stderr.strip() else up.returncode}")
+        why = up.stderr.strip().splitlines()[-1] if up.stderr.strip() else up.returncode
+        pytest.skip(f"no Slurm cluster here: {why}")
     yield up.stdout.strip().split("=", 1)[1]
     subprocess.run(["bash", str(ROOT / "tests" / "helpers" / "slurm_cluster.sh"), "down", str(state)],
                    capture_output=True, text=True, timeout=120)
@@ -214,9 +221,10 @@ def test_an_unknown_partition_is_one_sentence(sweep_env):
 
 @pytest.mark.slow
 def test_a_failing_job_is_reported_with_its_log_tail(sweep_env, tmp_path, make_settings, session_store):
-    from artifact import catalog, pipeline
+    from artifact import pipeline
+    from artifact.base import catalog
     pruned = "smollm2-135m-instruct-magnitude-2to4"
-    pipeline.ensure_model(catalog.get(pruned), make_settings(session_store), log=lambda *_: None)
+    pipeline.ensure_model(catalog.get(pruned), make_settings(session_store))
     store = tmp_path / "store"  # a store of its own, with the pruned model damaged (the embedded one would be
     shutil.copytree(session_store / pruned, store / pruned)  # converted again, a damaged build is refused)
     with open(store / pruned / "config.json", "a") as f:
@@ -229,3 +237,26 @@ def test_a_failing_job_is_reported_with_its_log_tail(sweep_env, tmp_path, make_s
     assert status.returncode == 1 and "FAILED" in status.stdout
     assert "fails its sha256 check" in status.stdout  # the failed job's log tail
     assert f"score:{pruned}:ethics" in status.stdout and "cells still wait" in status.stdout
+
+
+@pytest.mark.fault
+def test_a_planted_result_file_is_read_as_data_and_runs_nothing(tmp_path):
+    """submitit's result pickle is read without executing anything: a file whose unpickling would run a command
+    counts as no outcome (LOST), and the command never runs."""
+    import os
+    import pickle
+
+    from artifact import sweep
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "11_0_result.pkl").write_bytes(pickle.dumps(("success", Evil())))
+    (jobs / "12_0_result.pkl").write_bytes(pickle.dumps(("success", "scored")))
+    (jobs / "13_0_result.pkl").write_bytes(pickle.dumps(("error", "Traceback ...")))
+    assert sweep._outcome(jobs, "11") == "LOST" and not (tmp_path / "PWNED").exists()
+    assert (sweep._outcome(jobs, "12"), sweep._outcome(jobs, "13"), sweep._outcome(jobs, "14")) == \
+        ("COMPLETED", "FAILED", "LOST")

@@ -13,7 +13,8 @@ The paper's AWQ models are llm-awq's `--q_backend fake` dumps: dense checkpoints
 
 Why not gptqmodel's own AWQ: on a CPU it runs its search in bfloat16 broadcast products (about 17 min for the
 demo's 768 calibration tokens here), and for calibration sequences of different lengths it keeps only the last
-sequence's activations. This implementation follows llm-awq's algorithm in float32 with matrix products.
+sequence's activations. This implementation follows llm-awq's algorithm with matrix products, in float32 on a GPU
+and in float64 on a CPU (bit-identical across CPUs: artifact/compress/layers.py, search.py).
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...errors import ArtifactError
-from ..prune import decoder_layers, hidden_of, layer0_inputs, linears, with_hidden
-from .search import NO_CLIP, clip_, pseudo_quantize, search_clip, search_scale
+from ...base import store
+from ...base.errors import ArtifactError
+from ..layers import decoder_layers, hidden_of, layer0_inputs, linears, model_dtype, precise, with_hidden
+from .search import NO_CLIP, clip_, precision, pseudo_quantize, search_clip, search_scale
 
 EXPORTS = ("fake", "packed")
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
@@ -97,7 +99,8 @@ def awq_model(model: nn.Module, sequences: list[list[int]], bits: int, group_siz
             if not any(t in name for t in NO_CLIP):
                 clip_(mod.weight, search_clip(mod.weight, feats[name], bits, group_size), group_size)
         for name, mod in mods.items():
-            deq, codes, scales, zeros = pseudo_quantize(mod.weight.float(), bits, group_size, with_codes=True)
+            deq, codes, scales, zeros = pseudo_quantize(mod.weight.to(precision(mod.weight)), bits, group_size,
+                                                        with_codes=True)
             mod.weight.copy_(deq.to(mod.weight.dtype))
             out[f"model.layers.{i}.{name}"] = (codes, scales, zeros)
         args, kwargs = with_hidden(args, kwargs, next_hidden)
@@ -108,22 +111,24 @@ def awq_model(model: nn.Module, sequences: list[list[int]], bits: int, group_siz
 
 def quantize_awq(base_dir: Path, out_dir: Path, sequences: list[list[int]], bits: int, group_size: int,
                  device: str = "cpu", export: str = "fake", progress=None) -> dict:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     from ..quantlib import phase
 
     timing: dict = {}
     with phase(timing, "load"):
         model = AutoModelForCausalLM.from_pretrained(base_dir, dtype="auto").to(device)
-        tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    with phase(timing, "compress"):
+        stored = model.dtype  # searched in float64 on a CPU (layers.py), saved as stored
+        model = model.to(model_dtype(device) if device == "cpu" else stored)
+    with phase(timing, "compress"), precise(model):
         quantized = awq_model(model, sequences, bits, group_size, device, progress)
     with phase(timing, "save"):
+        model = model.to(stored)
         if export == "fake":
             model.save_pretrained(out_dir)
         else:
             write_packed(model, quantized, bits, group_size, out_dir)
-        tokenizer.save_pretrained(out_dir)
+        store.copy_tokenizer(base_dir, out_dir)
     return {"format": f"awq-{export}", "calibration_blocks": len(sequences), "modules": len(quantized),
             "timing": timing}
 
@@ -190,3 +195,8 @@ def dequantize_checkpoint(packed: Path, out: Path, dtype: str = "bfloat16") -> N
 
 
 __all__ = ["EXPORTS", "awq_model", "dequantize_checkpoint", "quantize_awq", "write_packed"]
+
+
+def build(job, base_dir: Path, out: Path, sequences, sparsity, device: str, progress=None) -> dict:
+    """The build layer's entry point (compress.implementation("awq").build): a catalog job's settings."""
+    return quantize_awq(base_dir, out, sequences, job.bits, job.group_size, device, job.export, progress)

@@ -8,6 +8,8 @@ the settings of locuslab/wanda's SparseGPT, which the paper ran.
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from ..sparsity import Sparsity, layer_mask, nm_mask
@@ -16,12 +18,12 @@ from ..sparsity import Sparsity, layer_mask, nm_mask
 class Hessian:
     """H = 2/N * sum over calibration tokens of x x^T, N = number of calibration sequences seen."""
 
-    def __init__(self, features: int, device=None):
-        self.sum = torch.zeros(features, features, dtype=torch.float32, device=device)
+    def __init__(self, features: int, dtype: torch.dtype = torch.float32, device=None):
+        self.sum = torch.zeros(features, features, dtype=dtype, device=device)
         self.sequences = 0
 
     def add(self, x: torch.Tensor, sequences: int = 1) -> None:
-        x = x.detach().reshape(-1, x.shape[-1]).float()
+        x = x.detach().reshape(-1, x.shape[-1]).to(self.sum.dtype)
         self.sum += x.T @ x
         self.sequences += sequences
 
@@ -32,9 +34,11 @@ class Hessian:
 
 def sparsegpt_prune(weight: torch.Tensor, hessian: torch.Tensor, sparsity: Sparsity, blocksize: int = 128,
                     percdamp: float = 0.01) -> tuple[torch.Tensor, torch.Tensor]:
-    """(pruned and reconstructed weight, prune mask) for one linear layer; inputs are not modified."""
-    W = weight.detach().clone().float()
-    H = hessian.detach().clone().float()
+    """(pruned and reconstructed weight, prune mask) for one linear layer; inputs are not modified. Computed in the
+    Hessian's dtype (at least float32): float64 on a CPU (artifact/compress/layers.py), float32 on a GPU."""
+    dtype = torch.promote_types(hessian.dtype, torch.float32)
+    W = weight.detach().clone().to(dtype)
+    H = hessian.detach().clone().to(dtype)
     rows, cols = W.shape
     if sparsity.structured and blocksize % sparsity.m:
         raise ValueError(f"block size {blocksize} must be a multiple of M={sparsity.m}")
@@ -68,3 +72,24 @@ def sparsegpt_prune(weight: torch.Tensor, hessian: torch.Tensor, sparsity: Spars
         mask[:, i1:i2] = mask1
         W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
     return W.to(weight.dtype), mask
+
+
+def STATISTIC(features: int, device: str, where) -> Hessian:  # noqa: N802 - what prune.py collects per projection
+    """The layer's input Hessian on the tensor device `where`: float64 on a CPU, float32 on a GPU (layers.py)."""
+    from ..layers import compute_dtype
+    return Hessian(features, compute_dtype(device), device=where)
+
+
+def apply(weight: torch.Tensor, statistic: Hessian, sparsity: Sparsity) -> tuple[torch.Tensor, float]:
+    """Prune and reconstruct `weight` in place; (mask, the layer's reconstruction loss sum_rows d H d^T)."""
+    H = statistic.matrix
+    new, mask = sparsegpt_prune(weight, H, sparsity)
+    delta = new.to(H.dtype) - weight.to(H.dtype)
+    loss = float(torch.einsum("ij,jk,ik->", delta, H, delta))
+    weight.copy_(new)
+    return mask, loss
+
+
+def build(job, base_dir, out, sequences, sparsity, device: str, progress=None) -> dict:
+    from ..prune import build_pruned
+    return build_pruned(sys.modules[__name__], job, base_dir, out, sequences, sparsity, device, progress)

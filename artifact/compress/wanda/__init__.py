@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from ..sparsity import Sparsity, nm_mask, row_mask
@@ -32,3 +34,20 @@ def wanda_mask(weight: torch.Tensor, input_norms: torch.Tensor, sparsity: Sparsi
     if sparsity.structured:
         return nm_mask(score, sparsity.n, sparsity.m)
     return row_mask(score, sparsity.ratio)
+
+
+def STATISTIC(features: int, device: str, where) -> InputNorms:  # noqa: N802 - what prune.py collects per projection
+    """Each input feature's running sum of squares (float64 everywhere), on the tensor device `where`."""
+    return InputNorms(features, device=where)
+
+
+def apply(weight: torch.Tensor, statistic: InputNorms, sparsity: Sparsity) -> tuple[torch.Tensor, None]:
+    """Prune `weight` in place from its inputs' norms; (mask, no reconstruction loss: Wanda updates no weight)."""
+    mask = wanda_mask(weight, statistic.norms, sparsity)
+    weight[mask] = 0
+    return mask, None
+
+
+def build(job, base_dir, out, sequences, sparsity, device: str, progress=None) -> dict:
+    from ..prune import build_pruned
+    return build_pruned(sys.modules[__name__], job, base_dir, out, sequences, sparsity, device, progress)

@@ -14,14 +14,16 @@ they arrive: a killed scoring run resumes, and a text seen before (by any model)
 """
 from __future__ import annotations
 
+import logging
 import hashlib
 from pathlib import Path
 
-from ...errors import ArtifactError, FileFormatError
-from ...results import append_rows, read_rows
+from ...base.errors import ArtifactError, FileFormatError
+from ...base.results import append_rows, read_rows
+
+logger = logging.getLogger(__name__)
 
 NAMES = ("perspective", "toxic-bert", "profanity")
-PAPER = "perspective"
 
 
 class Scorer:
@@ -78,12 +80,12 @@ class Cache:
         self.scores.update(pairs)
 
 
-def rate(texts: list[str], scorer: Scorer, folder: Path, progress: bool = False, log=print) -> dict[str, float | None]:
+def rate(texts: list[str], scorer: Scorer, folder: Path, progress: bool = False) -> dict[str, float | None]:
     """text -> score for every text, from the cache where scored before; new scores are cached chunk by chunk."""
     cache = Cache(folder, scorer.id)
     todo = sorted({t for t in texts if t.strip() and text_key(t) not in cache.scores})
     if todo:
-        log(f"toxicity: {len(todo)} new texts to score with {scorer.id} ({len(set(texts)) - len(todo)} cached)")
+        logger.info(f"toxicity: {len(todo)} new texts to score with {scorer.id} ({len(set(texts)) - len(todo)} cached)")
     for i in range(0, len(todo), scorer.chunk):
         part = todo[i:i + scorer.chunk]
         cache.add({text_key(t): s for t, s in zip(part, scorer.score(part, progress), strict=True)})

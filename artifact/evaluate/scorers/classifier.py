@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ... import ledger
-from ...errors import ArtifactError, ChecksumMismatchError
-from ...provenance import sha256_file
+from ...base import ledger
+from ...base.errors import ArtifactError, ChecksumMismatchError
+from ...base.provenance import sha256_file
 from . import Scorer
 
 LABELS = ("toxic", "toxicity", "TOXICITY", "LABEL_0")

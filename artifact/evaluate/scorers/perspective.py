@@ -2,25 +2,46 @@
 request per text, the fork's six attributes requested with languages ["en"], TOXICITY's summary score used.
 
 Requests go out `workers` at a time, paced to the key's quota (PERSPECTIVE_QPS, Google's default is 1/s). HTTP 429
-and 5xx are retried with exponential backoff (honouring Retry-After) up to `retries` times, a refused connection
-only CONNECT_RETRIES times (a wrong PERSPECTIVE_API_URL is said within seconds), then the run stops with a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
+and 5xx are retried with exponential backoff (honouring Retry-After, up to 5 minutes) up to `retries` times, a
+refused connection only CONNECT_RETRIES times (a wrong PERSPECTIVE_API_URL is said within seconds), then the run
+stops with a sentence: scores already received are in the cache, so the next run continues. A 400 (text the API cannot
 score, such as an unsupported language) gives None, which the fork also recorded (its scorer returned None on any
 error; we retry the transient ones instead). The key is sent in the `X-Goog-Api-Key` header (never in a URL, which
 HTTP libraries log) and never printed; the HTTP libraries' loggers are held at WARNING (settings.quiet_libraries).
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ...errors import ArtifactError
-from ...settings import quiet_libraries
+from ...base.errors import ArtifactError
+from ...base.settings import quiet_libraries
 from . import Scorer
 
 URL = "https://commentanalyzer.googleapis.com"
+MAX_RETRY_AFTER = 300  # seconds: a longer Retry-After (100000 was seen) is waited this long, and said
 CONNECT_RETRIES = 2  # a refused connection is tried this many more times (1 s, 2 s apart), then the run stops
 ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "SEXUALLY_EXPLICIT", "THREAT", "PROFANITY", "IDENTITY_ATTACK")
+
+
+def probability(r) -> float:
+    """TOXICITY's summary score from a 200 answer, checked where it enters: a number in [0, 1], or one sentence
+    naming the service (a broken or hostile endpoint's 7.5 once became a toxicity score of -650)."""
+    import math
+    try:
+        value = r.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
+    except ValueError:
+        raise ArtifactError(f"the Perspective API answered something that is not JSON ({r.text[:60]!r}); check "
+                            "PERSPECTIVE_API_URL (scores so far are cached, a rerun continues)") from None
+    except (KeyError, TypeError):
+        raise ArtifactError("the Perspective API answered with no TOXICITY summary score; check PERSPECTIVE_API_URL "
+                            "(scores so far are cached, a rerun continues)") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 1:
+        raise ArtifactError(f"the Perspective API answered a TOXICITY of {value!r}, not a probability in [0, 1]; "
+                            "check PERSPECTIVE_API_URL (scores so far are cached, a rerun continues)")
+    return float(value)
 
 
 class Perspective(Scorer):
@@ -71,7 +92,7 @@ class Perspective(Scorer):
             else:
                 status, err = r.status_code, None
                 if status == 200:
-                    return float(r.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"])
+                    return probability(r)
                 if status == 400:
                     return None
                 if status in (401, 403):
@@ -82,8 +103,11 @@ class Perspective(Scorer):
                                     "to continue")
             if attempt < self.retries:
                 after = r.headers.get("Retry-After") if status else None
-                time.sleep(float(after) if after and after.replace(".", "", 1).isdigit()
-                           else self.backoff * 2 ** attempt)
+                wait = float(after) if after and after.replace(".", "", 1).isdigit() else self.backoff * 2 ** attempt
+                if wait > MAX_RETRY_AFTER:
+                    print(f"the Perspective API asked to wait {wait:g} s; waiting {MAX_RETRY_AFTER} s (the cap) "
+                          "before retrying", file=sys.stderr)
+                time.sleep(min(wait, MAX_RETRY_AFTER))
         advice = "lower PERSPECTIVE_QPS or rerun later" if status == 429 else "rerun later"
         raise ArtifactError(f"the Perspective API kept failing ({err or f'HTTP {status}'}) after {self.retries} "
                             f"retries; scores so far are cached, {advice}")
