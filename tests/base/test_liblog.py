@@ -88,13 +88,15 @@ def test_a_make_check_log_is_the_artifacts_own_lines(smol_base, tmp_path):
     shutil.copytree(smol_base, store / smol_base.name, copy_function=os.link)
     env = {**os.environ, "ARTIFACT_DEVICE": "cpu", "ARTIFACT_RESULTS": str(tmp_path / "results"),
            "ARTIFACT_STORE": str(store), "MODE": "local"}
-    env.pop("VERBOSE", None)
+    for name in ("VERBOSE", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):  # run as a user does, not as make's child
+        env.pop(name, None)
     r = subprocess.run(["make", "check"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, timeout=1200)
     lines = r.stdout.split("\n")  # a bar redrawn with \r stays one line, as in a log file
     assert r.returncode == 0, r.stdout[-3000:]
     assert not [ln for ln in lines if LIBRARY_FORMATS.search(ln)], [ln for ln in lines if LIBRARY_FORMATS.search(ln)]
-    assert len(lines) <= 35, r.stdout  # 26 measured with the models stored, a few more for the build
+    said = [ln for ln in lines if ln.strip() and not ln.startswith("make[")]
+    assert len(said) <= 35, r.stdout  # 26 measured with the models stored, 33 with the build (CI, at eb4fc9a)
     (log,) = (tmp_path / "results" / "logs").glob("check-*.log")
     assert sum(f"(the libraries' messages: {log})" in ln for ln in lines) == 1
 
