@@ -5,9 +5,10 @@
 SHELL := bash
 # Every variable a user may set, taken as its literal text: a value from the command line or the environment is
 # otherwise expanded by make itself before any quoting (`PERSPECTIVE=$(shell touch x)` ran `touch x`, #31).
-USER_VARS := ACCOUNT ARTIFACT_IMAGE BACKEND BATCH BOOTSTRAP CALIBRATION_FILE CONVERT DATA DRY_RUN EXECUTOR FILTER FORCE \
-	GPUS GPUS_PER_JOB IMAGE JSON LIMIT MAX_TOKENS MODE MODEL NETWORK PARTITION PERSPECTIVE PROMPTS QOS REPO RESUBMIT \
-	REVISION SAMPLES SHARD SLURM_ARGS SOURCE TABLE TIME TORCH_INDEX TOXICITY_SCORER UPDATE VENV VERBOSE
+USER_VARS := ACCOUNT AGAINST ARTIFACT_IMAGE BACKEND BASE BATCH BITS BOOTSTRAP CALIBRATION CALIBRATION_FILE CONVERT DATA DRY_RUN \
+	EXECUTOR FILTER FORCE GPUS GPUS_PER_JOB GROUP IMAGE JSON LIMIT MAX_TOKENS METHOD MODE MODEL NETWORK PARTITION PATTERN \
+	PERSPECTIVE PROMPTS QOS REPO RESUBMIT REVISION SAMPLES SEED SHARD SLURM_ARGS SOURCE SPARSITY TABLE TEMPLATE TIME \
+	TORCH_INDEX TOXICITY_SCORER UPDATE VENV VERBOSE
 $(foreach v,$(USER_VARS),$(if $(filter command line environment environment override,$(origin $(v))),\
 	$(eval override $(v) := $$(value $(v)))))
 # A value handed to the shell single-quoted, so the shell never re-reads it: `make push "REPO=me/x; touch PWNED"`
@@ -70,7 +71,7 @@ $(info [make] MODE=$(MODE): $(if $(filter docker,$(MODE)),in the image $(IMAGE) 
 endif
 
 .PHONY: help setup image shell check check-record test test-fast lint test-slow models demo demo-record demo-seeds replay report diff tolerances clean rebuild rebuild-all eval rescore sweep sweep-status toxicity-agreement scorer-checksums bench-eval bench-compress bench-awq-dtype bench-gptq-dtype bench-demo-flips pull pull-all push \
-	verify checksums $(TABLES)
+	verify checksums store forget compare $(TABLES)
 
 help: ## list the targets, one line each
 	@echo "comp-trust-artifact: reproduce 'Decoding Compressed Trust' (Hong et al., ICML 2024)"
@@ -88,6 +89,7 @@ help: ## list the targets, one line each
 	@echo "  docs/evaluation.md    evaluating a model (perspectives, scorers, data, prompts, resume) and the demo's design"
 	@echo "  docs/sweeps.md        a table's missing cells as Slurm jobs (make sweep): shards, status, resubmission"
 	@echo "  docs/catalog.md       the model catalog and the provenance of every output"
+	@echo "  docs/yours.md         your own model: hf:<org>/<name> or a folder, the paper's recipes on it, compare, trust card"
 	@echo "  docs/dependencies.md  the pinned stack and each deviation, with its reason"
 	@echo "  docs/development.md   layout, tests, roadmap, how to contribute"
 
@@ -197,16 +199,16 @@ diff: $(NEEDS) ## per-cell diff of one table against the paper: make diff TABLE=
 	@test -n $(call q,$(TABLE)) || { echo "error: say which table, e.g. make diff TABLE=table3 (make help lists them)" >&2; exit 2; }
 	$(ART) diff $(call q,$(TABLE)) $(if $(filter command line environment,$(origin SOURCE)),--source $(call q,$(SOURCE)))
 
-rebuild: $(NEEDS) ## rebuild one compressed model: make rebuild MODEL=<id> [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
-	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them)" >&2; exit 2; }
-	$(ART) rebuild $(call q,$(MODEL)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(call q,$(CALIBRATION_FILE)))
+rebuild: $(NEEDS) ## rebuild one compressed model: make rebuild MODEL=<id> | BASE=<your model> METHOD=gptq|awq|magnitude|sparsegpt|wanda [BITS= GROUP= PATTERN= SPARSITY= SEED= CALIBRATION= SAMPLES=] [DRY_RUN=1] [FORCE=1] [CALIBRATION_FILE=...]
+	@test -n $(call q,$(MODEL)$(BASE)) || { echo "error: say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0 (make models lists them), or BASE=<your model> METHOD=gptq" >&2; exit 2; }
+	$(ART) rebuild $(if $(MODEL),$(call q,$(MODEL))) $(if $(BASE),--base $(call q,$(BASE))) $(if $(METHOD),--method $(call q,$(METHOD))) $(foreach v,BITS GROUP PATTERN SPARSITY SEED CALIBRATION SAMPLES,$(if $($(v)),--$(shell echo $(v) | tr A-Z a-z) $(call q,$($(v))))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CALIBRATION_FILE),--calibration-file $(call q,$(CALIBRATION_FILE)))
 
 rebuild-all: $(NEEDS) ## rebuild every compressed model matching FILTER, e.g. FILTER='base=smollm2-135m-instruct'
 	$(ART) rebuild-all $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force)
 
-pull: $(NEEDS) ## download a model from the Hub, verified: make pull MODEL=<id> [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
+pull: $(NEEDS) ## download a model from the Hub, verified: make pull MODEL=<id>|hf:<org>/<name>[@rev]|<folder> [TEMPLATE=] [DRY_RUN=1] [FORCE=1] [UPDATE=1] [CONVERT=1] [REPO=...]
 	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make pull MODEL=llama-2-13b-chat-gptq-4bit-s0 (make models lists them)" >&2; exit 2; }
-	$(ART) pull $(call q,$(MODEL)) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(call q,$(REPO))) $(if $(REVISION),--revision $(call q,$(REVISION)))
+	$(ART) pull $(call q,$(MODEL)) $(if $(TEMPLATE),--template $(call q,$(TEMPLATE))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(UPDATE),--update) $(if $(CONVERT),--convert) $(if $(REPO),--repo $(call q,$(REPO))) $(if $(REVISION),--revision $(call q,$(REVISION)))
 
 pull-all: $(NEEDS) ## pull every catalog model matching FILTER, e.g. FILTER='base=llama-2-13b-chat method=gptq'
 	$(ART) pull-all $(if $(FILTER),--filter $(foreach t,$(FILTER),$(call q,$(t)))) $(if $(DRY_RUN),--dry-run) $(if $(FORCE),--force) $(if $(CONVERT),--convert)
@@ -214,6 +216,17 @@ pull-all: $(NEEDS) ## pull every catalog model matching FILTER, e.g. FILTER='bas
 push: $(NEEDS) ## upload a stored model with a model card: make push MODEL=<id> REPO=<org/name> [REVISION=<branch>] [FORCE=1] [DRY_RUN=1]
 	@test -n $(call q,$(MODEL)) -a -n $(call q,$(REPO)) || { echo "error: say what and where, e.g. make push MODEL=smollm2-135m-instruct-wanda-2to4-s0 REPO=me/smol-wanda" >&2; exit 2; }
 	$(ART) push $(call q,$(MODEL)) --repo $(call q,$(REPO)) $(if $(REVISION),--revision $(call q,$(REVISION))) $(if $(FORCE),--force) $(if $(DRY_RUN),--dry-run)
+
+compare: $(NEEDS) ## your model beside the paper's, with intervals: make compare MODEL=<yours> [BASE=<its dense model>] [AGAINST=<catalog ids>|<table>]
+	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make compare MODEL=<your model> (after make eval MODEL=<it>)" >&2; exit 2; }
+	$(ART) compare $(call q,$(MODEL)) $(if $(BASE),--base $(call q,$(BASE))) $(if $(AGAINST),--against $(call q,$(AGAINST)))
+
+store: $(NEEDS) ## list the models in the store: source, commit or recipe, size, last verified
+	$(ART) store
+
+forget: $(NEEDS) ## remove one model from the store (refused while a run holds it): make forget MODEL=<name> [DRY_RUN=1]
+	@test -n $(call q,$(MODEL)) || { echo "error: say which model, e.g. make forget MODEL=local--my-model (make store lists them)" >&2; exit 2; }
+	$(ART) forget $(call q,$(MODEL)) $(if $(DRY_RUN),--dry-run)
 
 verify: $(NEEDS) ## re-hash the model store against its manifests and checksums/ (MODEL=<id> for one); exit 1 on a mismatch
 	$(ART) verify $(if $(MODEL),$(call q,$(MODEL)))
@@ -230,7 +243,7 @@ scorer-checksums: $(NEEDS) ## record sha256 of the open toxicity classifier plac
 
 eval: $(NEEDS) ## score a model: make eval MODEL=<id> PERSPECTIVE=<name|all> [BACKEND=hf|vllm] [LIMIT=n] [SAMPLES=n] [MAX_TOKENS=n] [DATA=subset|hub|<dir>] [PROMPTS=fork|intended] [TOXICITY_SCORER=perspective|toxic-bert|profanity] [BOOTSTRAP=1000] [SHARD=i/k] [DRY_RUN=1]
 	@test -n $(call q,$(MODEL)) || { echo "error: give MODEL=<catalog id>, e.g. make eval MODEL=smollm2-135m-instruct PERSPECTIVE=all LIMIT=5" >&2; exit 2; }
-	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(BACKEND),--backend $(call q,$(BACKEND))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(SHARD),--shard $(call q,$(SHARD))) $(if $(DRY_RUN),--dry-run)
+	$(ART) eval $(call q,$(MODEL)) --perspective $(call q,$(or $(PERSPECTIVE),all)) $(if $(LIMIT),--limit $(call q,$(LIMIT))) $(if $(DATA),--data $(call q,$(DATA))) $(if $(PROMPTS),--prompts $(call q,$(PROMPTS))) $(if $(BATCH),--batch-size $(call q,$(BATCH))) $(if $(BACKEND),--backend $(call q,$(BACKEND))) $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) $(if $(MAX_TOKENS),--max-tokens $(call q,$(MAX_TOKENS))) $(if $(TOXICITY_SCORER),--toxicity-scorer $(call q,$(TOXICITY_SCORER))) $(if $(BOOTSTRAP),--bootstrap $(call q,$(BOOTSTRAP))) $(if $(SHARD),--shard $(call q,$(SHARD))) $(if $(DRY_RUN),--dry-run) $(if $(TEMPLATE),--template $(call q,$(TEMPLATE)))
 
 sweep: $(NEEDS) ## every job a table's missing local cells need, as Slurm jobs (submitit) or here: make sweep TABLE=table3 [EXECUTOR=slurm|local] [FILTER=] [LIMIT=n] [PARTITION= GPUS_PER_JOB=1 TIME=720 ACCOUNT= QOS= SLURM_ARGS=k=v,...] [DRY_RUN=1]
 	@test -n $(call q,$(TABLE)) || { echo "error: give TABLE=<table>, e.g. make sweep TABLE=table3 DRY_RUN=1" >&2; exit 2; }

@@ -74,9 +74,10 @@ class Profile:
 
 
 def ensure_base(spec: ModelSpec, settings: Settings) -> None:
-    """Before a rebuild: an embedded base is converted from its wheel; a Hub base must have been pulled."""
-    base = catalog.get(spec.base.key)
-    if base.base.embedded:
+    """Before a rebuild: an embedded base is converted from its wheel, a local folder imported; a Hub base must have
+    been pulled."""
+    base = catalog.base_of(spec)
+    if base.base.embedded or (base.source or "").startswith("folder:"):
         acquire.ensure(base, settings)
 
 

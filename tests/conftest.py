@@ -125,3 +125,11 @@ def said():
     yield lines
     logger.removeHandler(handler)
     logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_models_between_tests():
+    """`python -m artifact` run in-process turns on your models (catalog.use); the next test starts without them."""
+    yield
+    from artifact.base.catalog import registry
+    registry.reset()

@@ -22,11 +22,13 @@ import time
 from pathlib import Path
 
 from ..base import faults, guard, ledger, store
-from ..base.catalog import ModelSpec
+from ..base.catalog import ModelSpec, facts
 from ..base.catalog.spec import weight_bytes
-from ..base.errors import ArtifactError, ChecksumMismatchError, HubError, HubNotFoundError, RevisionNotFoundError
+from ..base.errors import (ArtifactError, BadInputError, ChecksumMismatchError, HubError, HubNotFoundError,
+                           RevisionNotFoundError)
 from ..base.fetch import api, download, explain, hub_file, remote_files, verify_file
 from ..base.provenance import code_commit, library_versions, now_utc, sha256_file
+from .card import read_trust
 from ..base.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -275,8 +277,21 @@ def _pull(spec, settings, force, update, convert, repo, revision) -> dict:
         raise
     if record and record.get("commit") != target:
         manifest = {}  # the record describes another commit
+    if spec.source:  # your model: its config.json must describe one this artifact takes, before any weight is fetched
+        _check_config(spec, settings, repo, target, files)
     paths = wanted(list(files))
     return _fetch_and_commit(spec, settings, repo, revision, target, files, paths, manifest, convert)
+
+
+def _check_config(spec: ModelSpec, settings: Settings, repo: str, commit: str, files: dict) -> None:
+    what = f"{repo} @ {commit[:12]}"
+    if "config.json" not in files:
+        raise BadInputError(f"{what} has no config.json, so it is not a Hugging Face transformers model; check "
+                                  "the repo name")
+    f = files["config.json"]
+    path, _ = hub_file(settings, repo, "config.json", commit, ("sha256", f.sha256) if f.sha256 else
+                       ("git-blob", f.blob_id), repo_type="model")
+    facts.check(facts.config(path.parent, what), what)
 
 
 def _quarantined(settings: Settings, name: str, local: Path, rel: str, kind: str, found: str, expected: str,
@@ -332,7 +347,12 @@ def _fetch_and_commit(spec, settings, repo, revision, target, files, paths, mani
     digests = {rel: d for rel, d in digests.items() if rel not in converted}
     identity = {"kind": "pulled", "model": spec.id, "repo": repo, "revision": revision, "commit": target,
                 "files": digests}
-    recipe = {**identity, "name": spec.name, "recipe_key": store.recipe_key(identity), "verified_against": how,
+    measured = facts.measure_sparsity(partial) if spec.source and facts.read(partial, spec.name).method == "none" \
+        else {}
+    card = (partial / "README.md").read_text(encoding="utf-8", errors="replace") if "README.md" in paths else ""
+    recipe = {**identity, "name": spec.name, "measured": measured, "recipe_key": store.recipe_key(identity),
+              "card_scores": read_trust(card) if card else {},
+              "verified_against": how,
               "converted": converted, "pickles_kept": [] if convert else pickles,
               "skipped": sorted(set(files) - set(paths)), "versions": library_versions(),
               "code_commit": code_commit(), "made": now_utc()}

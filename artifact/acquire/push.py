@@ -32,7 +32,7 @@ def _local(spec: ModelSpec, settings: Settings):
                             "rebuild or pull it again before pushing")
     manifest = store.parse_manifest(folder / store.MANIFEST)
     card = model_card(spec, recipe, manifest, settings.results).encode()
-    uploads = {rel: folder / rel for rel in manifest} | {store.RECIPE: folder / store.RECIPE,
+    uploads = {rel: folder / rel for rel in manifest if rel != "README.md"} | {store.RECIPE: folder / store.RECIPE,
                                                          store.MANIFEST: folder / store.MANIFEST}
     return folder, recipe, manifest, card, uploads
 

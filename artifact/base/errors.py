@@ -38,7 +38,7 @@ class UnknownNameError(ArtifactError):
 
 class UnknownModelError(UnknownNameError):
     kind = "model"
-    list_hint = "`make models` lists every catalog id"
+    list_hint = "`make models` lists every catalog id; MODEL=hf:<org>/<name> or a folder path takes any other model"
 
 
 class UnknownTableError(UnknownNameError):

@@ -78,6 +78,11 @@ class Layout:
         return self.root / "toxicity-agreement"
 
     @property
+    def compare(self) -> Path:
+        """make compare: <name>.{md,json} per model of yours (its figure is figures/compare-<name>.png)."""
+        return self.root / "compare"
+
+    @property
     def logs(self) -> Path:
         """The libraries' warnings, one file per command (artifact/base/liblog.py)."""
         return self.root / "logs"

@@ -281,3 +281,27 @@ def tidy(store: Path, name: str) -> None:
     for p in sorted(store.glob(f".{name}.pull-*.json")):  # a pull's list of verified files, its folder committed
         if not p.with_suffix("").is_dir():
             p.unlink(missing_ok=True)
+
+
+VERIFIED = ".verified.json"  # {name: when `make verify` last found it intact}
+
+
+def last_verified(store: Path, name: str) -> str | None:
+    try:
+        data = json.loads((store / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def mark_verified(store: Path, name: str, when: str | None) -> None:
+    """Record (or, with None, drop) when a model last passed `make verify`."""
+    try:
+        data = json.loads((store / VERIFIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    if when is None and name not in data:
+        return
+    data.pop(name, None) if when is None else data.__setitem__(name, when)
+    guard.write_text(store / VERIFIED, json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..base import liblog
+from ..base import catalog, liblog
 from ..base.errors import ArtifactError
 from ..base.settings import load as load_settings
 from . import evaluate, hub, models, sweep, tables
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     try:
         settings = load_settings()
+        catalog.use(settings)  # your models (<ARTIFACT_RECIPES>/models/, hf:..., folders) beside the paper's
         from ..base.results import Layout
         liblog.to_file(Layout(settings.results).logs, args.verb, settings.verbose)
         liblog.console(settings.verbose)

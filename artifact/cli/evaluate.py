@@ -5,7 +5,8 @@ import argparse
 
 from tabulate import tabulate
 
-from ..base import catalog
+from ..base import store
+from ..base.errors import BadInputError, NotInStoreError
 from ..base.dimensions import PERSPECTIVES
 from ..base.results import Layout
 
@@ -57,7 +58,16 @@ def cmd_eval(args, settings) -> int:
     from .. import pipeline
     from ..evaluate import run
 
-    spec = catalog.get(args.model)
+    from .. import yours
+    spec = yours.take(args.model, settings, args.template, bring=not args.dry_run)
+    if spec.source and not args.dry_run and store.read_recipe(store.folder(settings.store, spec.name)) is None:
+        raise NotInStoreError(spec.source, settings.store)  # a Hub model is pulled first, like the paper's
+    if spec.yours or args.template:
+        print(f"{spec.name}: conversation template {yours.template_reason(spec)}")
+        if spec.chat_template is None:
+            raise BadInputError(f"{spec.name} has no conversation template: give TEMPLATE= (one of "
+                                f"{', '.join(yours.TEMPLATES)}); it is saved in the model's file and every score "
+                                "records it")
     if args.toxicity_scorer:
         settings = dataclasses.replace(settings, toxicity_scorer=args.toxicity_scorer)
     if args.dry_run:
@@ -99,7 +109,9 @@ def register(sub, epilog: str) -> None:
                        description="Score a model from the store the way the paper did (the DecodingTrust fork at "
                                    "0cf3fc1 with its patched scoring, and the paper's generative MMLU). Samples "
                                    "are appended as they finish: kill the run and start it again to resume.")
-    e.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
+    e.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias), your model's name, "
+                                                  "hf:<org>/<name> (pulled first) or a model folder")
+    e.add_argument("--template", metavar="NAME", help="your model's conversation template (saved in its model file)")
     e.add_argument("--perspective", default="all", metavar="NAME",
                    help=f"{', '.join(PERSPECTIVES)}, a comma-separated list, or all (default); mtbench only when "
                         "named (it needs a judge: JUDGE_URL/JUDGE_MODEL/JUDGE_API_KEY, or JUDGE=local MODEL_JUDGE=)")
@@ -187,9 +199,13 @@ def cmd_scorer_checksums(args, settings) -> int:
 
 
 def cmd_rescore(args, settings) -> int:
+    from ..base import catalog
     from ..evaluate import rescore
 
-    done = rescore.rescore(settings, args.model, args.bootstrap, args.data)
+    model = args.model
+    if model and (model.startswith(("hf:", "folder:", ".", "/", "~")) or catalog.load().find(model) is not None):
+        model = catalog.get(model).name  # results live under the store name (hf:org/name -> org--name)
+    done = rescore.rescore(settings, model, args.bootstrap, args.data)
     changed = [d for d in done if not d["rescored"]["same_score"]]
     print(f"rescored {len(done)} result(s) from their stored replies; {len(changed)} score(s) changed"
           + (" (the scoring code changed since they were written)" if changed else ""))

@@ -16,9 +16,12 @@ def _print_plan(title: str, lines) -> None:
 
 
 def cmd_pull(args, settings) -> int:
+    from .. import yours
     from ..acquire import pull
 
-    spec = catalog.get(args.model)
+    spec = yours.take(args.model, settings, args.template, bring=False)
+    if spec.source and spec.source.startswith("folder:"):
+        return _take_folder(spec, settings, args.dry_run)
     if args.repo:
         fetch.check_repo_id(args.repo)
     fetch.check_revision(args.revision)
@@ -27,6 +30,38 @@ def cmd_pull(args, settings) -> int:
         return 0
     pull.pull(spec, settings, force=args.force, update=args.update, convert=args.convert, repo=args.repo,
               revision=args.revision)
+    if spec.source:
+        _yours_saved(spec, settings)
+    return 0
+
+
+def _yours_saved(spec, settings) -> None:
+    """After your model entered the store: its model file exists, and which template it will be scored with."""
+    from .. import yours
+    from ..base.catalog import registry
+    if registry.model_file(spec.name) is None:
+        yours.remember(spec)
+    spec = catalog.get(spec.name)
+    print(f"{spec.name}: {spec.base.arch.params / 1e6 if spec.base.arch else 0:,.0f}M parameters, "
+          f"{spec.method if spec.method != 'none' else 'dense'}"
+          + (f", measured sparsity {spec.sparsity:.2f}" if spec.sparsity else "")
+          + f"; conversation template {yours.template_reason(spec)}")
+    print(f"use it as MODEL={spec.name} (its model file: {registry.model_file(spec.name).path})")
+
+
+def _take_folder(spec, settings, dry_run: bool) -> int:
+    from .. import acquire
+    from ..acquire import local
+    src = local.source_of(spec)
+    if dry_run:
+        files = local._files(src)
+        size = sum((src / f).stat().st_size for f in files)
+        _print_plan(f"import {spec.name}", [("source", str(src)), ("files", f"{len(files)}, {size / 1e9:.2f} GB"),
+                                            ("destination", str(store.folder(settings.store, spec.name))),
+                                            ("verified by", "sha256 of every file, in the store's SHA256SUMS")])
+        return 0
+    acquire.ensure(spec, settings)
+    _yours_saved(spec, settings)
     return 0
 
 
@@ -76,8 +111,11 @@ def cmd_verify(args, settings) -> int:
         folders = sorted(p for p in settings.store.glob("*") if p.is_dir() and not p.name.startswith(".")
                          and store.read_recipe(p) is not None) if settings.store.is_dir() else []
     rows, bad, warned = [], 0, 0
+    from ..base.provenance import now_utc
     for folder in folders:
         v = ledger.check(folder, settings.checksums)
+        if v.status != "FAIL":
+            store.mark_verified(settings.store, folder.name, now_utc())
         bad += v.status == "FAIL"
         warned += v.status == "WARN"
         rows.append((folder.name, v.status, "; ".join(v.problems)))
@@ -112,6 +150,28 @@ def _fate(x: dict) -> str:
     return f"its run is gone; {what} by the next rebuild or pull of {x['name']}"
 
 
+def cmd_store(args, settings) -> int:
+    from .. import yours
+    rows = yours.store_rows(settings)
+    if not rows:
+        print(f"the store {settings.store} holds no models; `make pull MODEL=...` or `make demo` puts some there")
+        return 0
+    print(tabulate(rows, headers=["model", "source", "commit / recipe", "GB", "made", "last verified"],
+                   tablefmt="github"))
+    total = sum(float(r[3]) for r in rows)
+    print(f"\n{len(rows)} models, {total:.2f} GB in {settings.store}. `make verify` re-hashes them; "
+          "`make forget MODEL=<name>` removes one.")
+    return 0
+
+
+def cmd_forget(args, settings) -> int:
+    from .. import yours
+    what = yours.forget(args.model, settings, args.dry_run)
+    print(f"{'would remove' if args.dry_run else 'removed'} {what}" + (" (dry run: nothing was removed)"
+                                                                     if args.dry_run else ""))
+    return 0
+
+
 def cmd_checksums(args, settings) -> int:
     from ..acquire import pull
 
@@ -132,7 +192,16 @@ def register(sub, epilog: str) -> None:
     p.add_argument("--convert", action="store_true", help="rewrite verified pickled weights as safetensors")
     p.add_argument("--repo", metavar="ORG/NAME", help="pull from this repo instead (e.g. where you pushed it)")
     p.add_argument("--revision", metavar="BRANCH", help="with --repo: the revision (default: the catalog's)")
+    p.add_argument("--template", metavar="NAME", help="your model's conversation template, saved in its model file")
     p.set_defaults(func=cmd_pull)
+
+    st = sub.add_parser("store", help="list the models in the store: source, revision, size, last verified")
+    st.set_defaults(func=cmd_store)
+
+    f = sub.add_parser("forget", help="remove one model from the store (refused while a run holds it)")
+    f.add_argument("model", metavar="MODEL")
+    f.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    f.set_defaults(func=cmd_forget)
 
     pa = sub.add_parser("pull-all", help="pull every catalog model matching a filter")
     pa.add_argument("--filter", nargs="+", metavar="TERM")

@@ -8,7 +8,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ..base import catalog
-from ..base.errors import ArtifactError
+from ..base.errors import ArtifactError, BadInputError
 from ..base.settings import pick_device
 
 
@@ -50,12 +50,27 @@ def _plan(spec, settings) -> None:
 
 
 def cmd_rebuild(args, settings) -> int:
-    from .. import compress, pipeline
+    from .. import compress, pipeline, yours
 
-    spec = catalog.get(args.model)
+    if args.base or args.method:
+        if not (args.base and args.method) or args.model:
+            raise BadInputError("give BASE= and METHOD= together (and no MODEL=), e.g. make rebuild "
+                                "BASE=hf:<org>/<name> METHOD=gptq")
+        overrides = {"bits": args.bits, "group_size": args.group, "pattern": args.pattern, "sparsity": args.sparsity,
+                     "seed": args.seed, "calibration": args.calibration, "samples": args.samples}
+        spec, fields = yours.rebuild_spec(args.base, args.method, settings, overrides, bring=not args.dry_run)
+    elif not args.model:
+        raise BadInputError("say which model, e.g. make rebuild MODEL=smollm2-135m-instruct-wanda-2to4-s0, or "
+                            "BASE=<your model> METHOD=<method>")
+    else:
+        spec, fields = catalog.get(args.model), None
     if args.dry_run:
         _plan(spec, settings)
         return 0
+    if fields is not None:
+        compress.validate(compress.Job.from_spec(spec))
+        path = yours.save_rebuild(spec, fields, args.base, args.method)
+        print(f"{spec.name}: its recipe is in {path}; `make rebuild MODEL={spec.name}` makes it again")
     compress.validate(compress.Job.from_spec(spec))  # a job that cannot work fails before the base is converted
     pick_device(settings)  # so does an ARTIFACT_DEVICE this machine does not have
     pipeline.ensure_base(spec, settings)
@@ -107,7 +122,16 @@ def register(sub, epilog: str) -> None:
                                    "the store, calibration data checked by sha256, method, atomic write into the "
                                    "store with recipe.json and a sha256 manifest. Skipped when the same recipe "
                                    "is already built.")
-    r.add_argument("model", metavar="MODEL", help="a catalog id (name, Hub id or alias)")
+    r.add_argument("model", nargs="?", metavar="MODEL", help="a catalog id (name, Hub id or alias) or your model")
+    r.add_argument("--base", metavar="MODEL", help="your dense model (hf:<org>/<name>, a folder, a name): with "
+                                                   "--method, the paper's recipe applied to it")
+    r.add_argument("--method", metavar="NAME", help="gptq, awq, magnitude, sparsegpt or wanda")
+    for flag, kind, what in (("--bits", int, "quantization bits (paper: 4)"), ("--group", int, "group size (128)"),
+                             ("--pattern", str, "N:M sparsity (2:4)"), ("--sparsity", float, "unstructured share"),
+                             ("--seed", int, "calibration seed (0; AWQ 42)"),
+                             ("--calibration", str, "calibration set (the method's paper set)"),
+                             ("--samples", int, "calibration sequences (128)")):
+        r.add_argument(flag, type=kind, metavar=flag[2:].upper(), help=what)
     r.add_argument("--dry-run", action="store_true", help="print the plan (base, method, calibration, output "
                                                           "size, rough GPU time) and do nothing")
     r.add_argument("--force", action="store_true", help="rebuild even when the same recipe is already built")

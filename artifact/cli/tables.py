@@ -95,6 +95,8 @@ def cmd_tables(args, settings) -> int:
         worst = max(worst, rep.exit_code)
         if not args.quiet:
             print(rep.summary(), end="\n\n" + "-" * 100 + "\n\n")
+    from ..report.compare import pages
+    summaries += pages(Layout(settings.results).compare)  # make compare's pages: your models beside the paper's
     table = tabulate(overview, headers=["table", "source", *diff_mod.VERDICTS, "claims held"], tablefmt="github")
     head = "# Replay of every table and figure, diffed against the paper\n\n" + table
     body = "\n\n---\n\n".join([head, *summaries]) + "\n"
@@ -104,6 +106,36 @@ def cmd_tables(args, settings) -> int:
           f"{Layout(settings.results).tables}/<table>.{{md,json}}; "
           f"figures: {Layout(settings.results).figures}/<fig>.{{png,svg}}")
     return worst
+
+
+def cmd_compare(args, settings) -> int:
+    """Your model beside the paper's rows (and its change from its base beside the paper's changes)."""
+    import os
+
+    from .. import yours
+    from ..base import catalog
+    from ..report import compare
+    spec = yours.take(args.model, settings, bring=False)
+    base = yours.take(args.base, settings, bring=False) if args.base else \
+        catalog.base_of(spec) if spec.method != "none" else None
+    against = compare.resolve_against(args.against, spec, settings.recipes)
+    from ..base import store
+    stored = store.read_recipe(store.folder(settings.store, spec.name)) or {}
+    c = compare.compare(spec, base, against, sources.get("local-partial", settings.results, settings.recipes),
+                        sources.get("published", settings.results, settings.recipes),
+                        full=sources.get("local", settings.results, settings.recipes),
+                        card=stored.get("card_scores"))
+    layout = Layout(settings.results)
+    layout.figures.mkdir(parents=True, exist_ok=True)
+    fig = layout.figures / f"compare-{spec.name}.png"
+    tmp = fig.with_name(f".{fig.stem}.{os.getpid()}.png")
+    compare.figure(c, tmp)
+    os.replace(tmp, fig)  # a killed run leaves the old figure or the new one
+    text = compare.markdown(c, f"../figures/{fig.name}")
+    paths = render.write(layout.compare, spec.name, {".md": text, ".json": render.to_json(compare.to_dict(c))})
+    print(text)
+    print(f"written: {', '.join(str(p) for p in paths)}, {fig}; `make report` adds it to REPORT.html")
+    return 0
 
 
 def cmd_report(args, settings) -> int:
@@ -170,6 +202,17 @@ def register(sub, epilog: str) -> None:
     rp = sub.add_parser("report", help="every table and figure in one self-contained REPORT.html (figures inline)")
     rp.add_argument("--source", choices=sources.SOURCES)
     rp.set_defaults(func=cmd_report)
+
+    cp = sub.add_parser("compare", help="your model beside the paper's models, with intervals (table and figure)",
+                        epilog="examples:\n  python -m artifact compare tester--tiny-chat-gptq-4bit-s0\n"
+                               "  python -m artifact compare my-model --base my-dense --against table3",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cp.add_argument("model", metavar="MODEL", help="your model (or any model with local scores)")
+    cp.add_argument("--base", metavar="MODEL", help="its dense model (default: the base it was built from)")
+    cp.add_argument("--against", metavar="IDS|TABLE", help="catalog ids (comma-separated) or a table or figure name "
+                                                           "(default: the paper's 13b models of the same method and "
+                                                           "rate, or its dense 13b models)")
+    cp.set_defaults(func=cmd_compare)
 
     tl = sub.add_parser("tolerances", help="re-derive the local tolerances from the paper's seed spread")
     tl.set_defaults(func=cmd_tolerances)

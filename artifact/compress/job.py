@@ -39,7 +39,7 @@ class Job:
         if METHODS[spec.method].calibrated and spec.calibration is None:
             raise ArtifactError(f"{spec.name} cannot be rebuilt: its calibration set is not recorded; "
                                 f"`make pull MODEL={spec.name}` downloads it")
-        base = catalog.get(spec.base.key)
+        base = catalog.base_of(spec)
         return cls(spec.name, spec.id, base, spec.method, bits=None if spec.pattern else spec.bits,
                    group_size=spec.group_size, desc_act=bool(spec.desc_act), pattern=spec.pattern,
                    ratio=spec.sparsity, calibration=spec.calibration)
@@ -121,6 +121,7 @@ def describe(job: Job, checksums: Path | None = None) -> list[tuple[str, str]]:
     base, cal, est = job.base_model, job.calibration, estimate(job)
     gated = " (gated on the Hub: accept its licence first)" if base.base.gated else ""
     origin = f"the {base.base.embedded} wheel, converted once" if base.base.embedded else \
+        f"{base.source} (your model; `make pull MODEL={base.source}` puts it in the store)" if base.source else \
         f"{base.id} @ main{gated}; `make pull MODEL={base.name}` puts it in the store"
     params = ", ".join(f"{k} {v}" for k, v in job.parameters().items() if v is not None)
     lines = [("model", f"{job.model_id}"), ("base model", origin), ("method", f"{job.method}: {params}")]

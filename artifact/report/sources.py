@@ -96,6 +96,7 @@ class LocalScores:
         self.values: dict[tuple[str, str], Value] = {}
         self.parts: dict[tuple[str, str], dict[str, Value]] = {}  # per-scenario values (breakdown recipes)
         self.partial: list[str] = []  # score files left out because they are partial
+        self.unknown: list[str] = []  # score files of a model neither the catalog nor your model files know
         for record in read_scores(results):  # the results contract: every record checked on reading
             path = record.path
             if record.score is None or (record.partial and not partial_ok and not record.sampled):
@@ -106,8 +107,9 @@ class LocalScores:
             if dim is None:
                 raise FileFormatError(path, None, f"dimension {record.dimension!r} is not one of "
                                                   f"{', '.join(BY_KEY)}")
-            if spec is None:
-                raise FileFormatError(path, None, f"model {record.model!r} is not in the catalog")
+            if spec is None:  # your model whose model file is gone: its scores cannot name a model, and are left out
+                self.unknown.append(rel(path))
+                continue
             key, value, origin = (spec.id, dim.key), record.score, record.origin()
             interval = {"ci95": record.ci95, "items": record.items, "replicates": record.replicates}
             if key in self.values and self.values[key].origin.get("config_hash") != origin["config_hash"]:

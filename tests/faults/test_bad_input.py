@@ -20,7 +20,8 @@ CASES = [  # (argv, environment, what the sentence must say: what is wrong and w
     (["eval", "smollm2-135m-instruct", "--perspective", "toxicty"], {}, "unknown perspective 'toxicty'; did you mean "
                                                                        "'toxicity'? (use one of advglue,"),
     (["eval", "smollm2-135m-instruct", "--limit", "0"], {}, "LIMIT=0 asks for no items; give a positive whole number"),
-    (["eval", "no-such-model"], {}, "unknown model 'no-such-model' (`make models` lists every catalog id)"),
+    (["eval", "no-such-model"], {}, "unknown model 'no-such-model' (`make models` lists every catalog id; "
+                                    "MODEL=hf:<org>/<name> or a folder path takes any other model)"),
     (["eval", SMOL_GPTQ, "--perspective", "ethics"], {},
      f"is not in the store {{store}}; run `make pull MODEL={SMOL_GPTQ}` or `make rebuild MODEL={SMOL_GPTQ}` first"),
     (["table", "table33"], {}, "unknown table 'table33'; did you mean 'table3'"),

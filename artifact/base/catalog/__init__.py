@@ -1,4 +1,5 @@
-"""The model catalog: expands `table.py` into one `ModelSpec` per model and looks ids up.
+"""The model catalog: expands `table.py` into one `ModelSpec` per model and looks ids up; with `use(settings)`,
+your own models too (registry.py: `hf:<org>/<name>`, a folder, `<ARTIFACT_RECIPES>/models/*.toml`).
 
 Any spelling resolves: the canonical Hub id (`compressed-llm/llama-2-13b-chat-wanda@0.5_2to4`), the short name
 (`llama-2-13b-chat-wanda-2to4`), an alias (`vita-group/...`, underscores), with or without DecodingTrust's
@@ -9,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import ArtifactError, BadInputError, UnknownModelError
+from . import registry, user
 from .methods import METHODS as METHOD_FACTS
 from .spec import METHODS, PRUNING, Base, Calibration, ModelSpec
 from .table import BASES, FAMILIES, Family
@@ -88,10 +90,14 @@ class Catalog:
         return len(self.specs)
 
     def find(self, model_id: str) -> ModelSpec | None:
-        return self._index.get(normalize(model_id))
+        """A catalog entry by any spelling; then, once `use(settings)` ran, your model or a model reference."""
+        return self._index.get(normalize(model_id)) or registry.resolve(model_id, _lookup)
 
     def get(self, model_id: str) -> ModelSpec:
         spec = self.find(model_id)
+        if spec is None and registry.active() and user.REPO.match(model_id.strip()):
+            raise BadInputError(f"{model_id.strip()} is not a catalog model; MODEL=hf:{model_id.strip()} takes it from "
+                                "the Hub (make pull first), the way the paper's models are taken")
         if spec is None:
             raise UnknownModelError(model_id, [s.name for s in self.specs] + [s.id for s in self.specs])
         return spec
@@ -134,15 +140,52 @@ def _matches(row: dict, spec: ModelSpec, term: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def load() -> Catalog:
+def paper() -> Catalog:
+    """The paper's catalog alone (table.py)."""
     specs = [_dense(b) for b in BASES.values()]
     for fam in FAMILIES:
         specs.extend(_expand(fam))
     return Catalog(specs)
 
 
+def _lookup(model_id: str) -> ModelSpec:
+    """A model by id without listing all of yours (what a model file's base is looked up with)."""
+    spec = paper()._index.get(normalize(model_id)) or registry.resolve(model_id, _lookup)
+    if spec is None:
+        raise UnknownModelError(model_id, [s.name for s in paper().specs])
+    return spec
+
+
+def load() -> Catalog:
+    """The paper's catalog, and your models once `use(settings)` ran (a name of yours that is a catalog id is
+    refused in one sentence)."""
+    yours = registry.specs(_lookup)
+    if not yours:
+        return paper()
+    if _combined.get("yours") is not yours:
+        taken = [s.name for s in yours if normalize(s.name) in paper()._index]
+        if taken:
+            raise BadInputError(f"your model file {taken[0]}.toml takes the name of a catalog model; rename it")
+        _combined.update(yours=yours, catalog=Catalog(paper().specs + yours))
+    return _combined["catalog"]
+
+
+_combined: dict = {}
+
+
 def get(model_id: str) -> ModelSpec:
     return load().get(model_id)
 
 
-__all__ = ["Base", "Calibration", "Catalog", "ModelSpec", "get", "load", "normalize", "FILTER_FIELDS"]
+def base_of(spec: ModelSpec) -> ModelSpec:
+    """The dense model a compressed one starts from (a catalog base, or your model by its reference)."""
+    return get(spec.base.source or spec.base.key)
+
+
+def use(settings) -> None:
+    """Let every lookup see your models (`<ARTIFACT_RECIPES>/models/`) and model references; the CLI calls it."""
+    registry.use(settings)
+
+
+__all__ = ["Base", "Calibration", "Catalog", "ModelSpec", "base_of", "get", "load", "normalize", "paper", "use",
+           "FILTER_FIELDS"]

@@ -31,6 +31,8 @@ class Method:
     # the settings that make up its recipe, in order: a build job's fields, or FIXED's constants
     parameters: tuple[str, ...] = ("pattern", "ratio")
     fixed: tuple[tuple[str, object], ...] = ()
+    # the paper's settings for this method, the defaults of `make rebuild BASE=<your model> METHOD=<key>`
+    paper_recipe: tuple[tuple[str, object], ...] = ()
     # costs
     gpu_minutes_per_billion: float = 1.0  # rough minutes per billion linear weights, one A100-class GPU, 128 sequences
     cpu_build_seconds: float = 60.0  # the SmolLM2 build's compress step on 2 CPU cores, measured (make bench-compress)
@@ -62,6 +64,8 @@ _ZERO_SHOT = (("LAMBADA", "Paperno et al., 2016"), ("ARC (Easy and Challenge)", 
 # fixed_kernel_path: a method whose CPU build writes millions of computed float values (SparseGPT's reconstructed
 # weights) at the base's full precision, where float64 alone left 5 of 67 million an ulp apart between kernel paths;
 # the others write codes, masks and a few scales, which float64 keeps identical (compress/pinned.py).
+# paper_recipe: the settings of the paper's released models (table.py): 4-bit, group 128, 128 calibration sequences,
+# 2:4 for the pruning methods; seed 0 as in the seeded releases, 42 for AWQ (llm-awq's own shuffle).
 # default_seed: locuslab/wanda's --seed default (0, SparseGPT and Wanda) and llm-awq's fixed shuffle of pile-val (42);
 # the unseeded GPTQ runs drew calibration data without a seed.
 # gpu_minutes_per_billion: GPTQ/AWQ from the paper (about 0.5 h for a 13b model to 4 bits on one 48 GB A40);
@@ -73,24 +77,31 @@ _ZERO_SHOT = (("LAMBADA", "Paperno et al., 2016"), ("ARC (Easy and Challenge)", 
 # cap more often (1.2x the dense time); gptqmodel's CPU kernel dequantizes on every step (1.9x).
 METHODS: dict[str, Method] = {m.key: m for m in (
     Method("magnitude", "Magnitude", "Pruning", False, "weight", True,
+           paper_recipe=(("pattern", "2:4"),),
            gpu_minutes_per_billion=0.05, cpu_build_seconds=1.7, cpu_target_seconds=5, cpu_eval_factor=1.2),
     Method("sparsegpt", "SparseGPT", "Pruning", True, "weight", True, _ZERO_SHOT, "Zero-shot classification on",
            sampler="windows", default_seed=0, implementation=3, fixed_kernel_path=True, gpu_minutes_per_billion=1.5,
+           paper_recipe=(("pattern", "2:4"), ("calibration", "c4"), ("samples", 128), ("seed", 0)),
            cpu_build_seconds=201.9, cpu_target_seconds=60, cpu_eval_factor=1.2),
     Method("wanda", "Wanda", "Pruning", False, "weight × act.", True,
            (("BoolQ", "Clark et al., 2019"), ("RTE", "Wang et al., 2019"), ("HellaSwag", "Zellers et al., 2019"),
             ("WinoGrande", "Sakaguchi et al., 2021"), ("ARC", "Boratko et al., 2018"),
             ("OBQA", "Mihaylov et al., 2018")), eval_suffix=" datasets",
            sampler="windows", default_seed=0, implementation=2, gpu_minutes_per_billion=0.4,
+           paper_recipe=(("pattern", "2:4"), ("calibration", "c4"), ("samples", 128), ("seed", 0)),
            cpu_build_seconds=15.5, cpu_target_seconds=15, cpu_eval_factor=1.2),
     Method("gptq", "GPTQ", "Quantization", True, "weight", True, _ZERO_SHOT, "Zero-shot classification on",
            sampler="records", default_seed=None, implementation=3, layerwise_gpu=True,
            parameters=("bits", "group_size", "desc_act", "damp", "sym"), fixed=(("sym", True),),
+           paper_recipe=(("bits", 4), ("group_size", 128), ("desc_act", True), ("calibration", "alpaca-cleaned"),
+                         ("samples", 128), ("seed", 0)),
            gpu_minutes_per_billion=2.4,
            cpu_build_seconds=60.3, cpu_target_seconds=60, cpu_eval_factor=1.9),
     Method("awq", "AWQ", "Quantization", True, "act.", True, (("MMLU", "Hendrycks et al., 2020"),),
            sampler="blocks", default_seed=42, implementation=2,
            parameters=("bits", "group_size", "zero_point", "export"), fixed=(("zero_point", True),),
+           paper_recipe=(("bits", 4), ("group_size", 128), ("calibration", "pile-val"), ("samples", 128),
+                         ("seed", 42)),
            gpu_minutes_per_billion=2.4,
            cpu_build_seconds=113.7, cpu_target_seconds=90, cpu_eval_factor=1.9),
 )}

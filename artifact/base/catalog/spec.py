@@ -65,13 +65,14 @@ class Base:
     hub: str  # Hub id of the dense model
     family: str  # the paper's label: "LLAMA2 Chat", "LLAMA2", "Vicuna Chat"
     size: str  # "13b"
-    chat_template: str  # conversation template the paper evaluated it with
+    chat_template: str | None  # conversation template the paper evaluated it with (None: your model names none yet)
     licence: str
     gated: bool  # the Hub asks for an access request before download
     loader: str = "hf"
     aliases: tuple[str, ...] = ()
     arch: Arch | None = None
     embedded: str | None = None  # "<pip requirement>:<file>": a model shipped inside a wheel (the demo model)
+    source: str | None = None  # your model's reference (hf:... or folder:...), which `catalog.get` resolves again
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ class ModelSpec:
     dtype: str | None = "bfloat16"
     aliases: tuple[str, ...] = field(default=())
     notes: str = ""
+    source: str | None = None  # your model's origin (hf:<org>/<name>[@rev] or folder:<path>); None in the catalog
+
+    @property
+    def yours(self) -> bool:
+        """A model outside the paper's catalog (a reference, a folder, or one built from them by its model file)."""
+        return self.source is not None or self.base.family == "your model" or self.id.startswith("yours/")
 
     @property
     def rate(self) -> str:
@@ -111,7 +118,7 @@ class ModelSpec:
     @property
     def made_by(self) -> str:
         """How a missing copy gets into the store: "pull" for a dense model, "rebuild" (or pull) for the rest."""
-        return "pull" if self.method == "none" else "rebuild"
+        return "pull" if self.method == "none" or self.source else "rebuild"
 
     @property
     def seed(self) -> int | None:
