@@ -59,6 +59,7 @@ def test_a_hub_model_pulled_rebuilt_scored_verified_and_forgotten(hub, env, tiny
     quant = json.loads((tmp_path / "store" / gptq / "config.json").read_text())["quantization_config"]
     assert (quant["bits"], quant["group_size"], quant["desc_act"]) == (4, 128, True)
     assert main(["rebuild", "--base", NAME, "--method", "magnitude"]) == 0
+    assert not list((tmp_path / "checksums" / "models").glob(f"{NAME}*"))  # the project's checksums stay its own
     pruned = facts.measure_sparsity(tmp_path / "store" / f"{NAME}-magnitude-2to4")
     assert pruned == {"sparsity": 0.5, "pattern": "2:4"}
     capsys.readouterr()

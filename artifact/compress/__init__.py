@@ -20,6 +20,7 @@ from pathlib import Path
 from ..base import catalog, ledger, store
 from ..base.catalog.methods import METHODS
 from ..base.catalog import ModelSpec
+from ..base.catalog.registry import YOURS
 from ..base.errors import ArtifactError, ChecksumMismatchError
 from ..base.provenance import code_commit, library_versions, now_utc
 from ..base.settings import Settings, pick_device
@@ -125,7 +126,9 @@ def _run_job(job: Job, sparsity, settings: Settings, force: bool, calibration_fi
                   "wall_time_s": wall, **_peak_memory(device), "versions": versions,
                   "code_commit": code_commit(), "made": now_utc()}
         entries = store.commit(tmp, final, recipe)
-    recorded = ledger.record_build(settings.checksums, job.name, entries, key)
+    # checksums/ records the project's own models; yours keeps its manifest in the store (and its recipe in its file)
+    recorded = None if job.model_id.startswith(YOURS) else ledger.record_build(settings.checksums, job.name, entries,
+                                                                                 key)
     if recorded == "differs":
         logger.info(f"{job.name}: same recipe, but its bytes differ from checksums/models/{job.name}.sha256 (another "
                     "CPU or GPU can round differently); the new manifest is in the model folder")
