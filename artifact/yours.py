@@ -47,12 +47,11 @@ def take(model_id: str, settings, template: str | None = None, bring: bool = Tru
     check_template(template)
     spec = catalog.get(model_id)
     if spec.source is None:
-        if template and registry.model_file(spec.name) is None:
-            raise BadInputError(f"TEMPLATE= is for your own models: {spec.name} is the paper's and keeps its "
-                                f"{spec.chat_template} template")
-        if template and template != spec.chat_template:
-            remember(spec, template)
-        return catalog.get(spec.name) if template else spec
+        if template:  # the paper's models keep the paper's template; a model you built takes its base's
+            raise BadInputError(f"TEMPLATE= is for your own dense models: {spec.name} keeps its "
+                                f"{spec.chat_template} template" + (" (its base's; give TEMPLATE= to the base)"
+                                                                    if spec.yours else ", the paper's"))
+        return spec
     if template:
         remember(spec, template)
     if bring and spec.source.startswith("folder:"):

@@ -117,6 +117,13 @@ def test_a_local_folder_is_imported_once_and_again_when_it_changes(env, tiny_lla
     assert main(["pull", str(mine), "--template", "llama-2"]) == 0
     assert "changed since it was imported" in capsys.readouterr().out
     assert catalog.get("local--my-model").chat_template == "llama-2"
+    with store.claim(tmp_path / "store", "local--my-model"):  # a run holds it: forget refuses, names the holder
+        assert main(["forget", "local--my-model"]) == 2
+    assert "in use by a run right now" in capsys.readouterr().err
+    assert main(["forget", "local--my-model", "--dry-run"]) == 0 and (tmp_path / "store" / "local--my-model").is_dir()
+    assert "would remove" in capsys.readouterr().out
+    assert main(["forget", "local--my-model"]) == 0 and not (tmp_path / "store" / "local--my-model").exists()
+    assert [p.name for p in (tmp_path / "store").glob(".local--my-model.*")] == [".local--my-model.lock"]
 
 
 def config(**extra) -> bytes:
