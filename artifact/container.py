@@ -130,6 +130,12 @@ def run_command(settings: Settings, argv: list[str], image: str, host: Host, gpu
             env[var] = str(getattr(settings, field))
     if settings.allow_cpu:
         env["ARTIFACT_ALLOW_CPU"] = "1"
+    argv = list(argv)
+    for i, arg in enumerate(argv):  # your model folder (MODEL=/path): mounted read-only where the host has it
+        folder = _model_folder(arg, root)
+        if folder is not None:
+            cmd += ["--mount", f"type=bind,src={folder},dst={folder},readonly"]
+            argv[i] = str(folder)  # an absolute path means the same folder on both sides
     for k, v in env.items():
         cmd += ["-e", f"{k}={v}"]
     for field, var in SECRETS.items():
@@ -159,6 +165,16 @@ def image_labels(image: str) -> dict[str, str] | None:
     except OSError:
         return None
     return (json.loads(r.stdout or "null") or {}) if r.returncode == 0 else None
+
+
+def _model_folder(arg: str, root: Path) -> Path | None:
+    """The absolute path of a model folder named on the command line outside the checkout (inside it, /workspace
+    already holds it), else None."""
+    from .base.catalog.user import looks_like_path
+    if not looks_like_path(arg):
+        return None
+    path = Path(os.path.expanduser(arg)).resolve()
+    return path if path.is_dir() and (path / "config.json").is_file() and not _inside(path, root) else None
 
 
 def _inside(path: Path, root: Path) -> bool:

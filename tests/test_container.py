@@ -216,3 +216,16 @@ def test_the_judge_settings_reach_the_container_and_its_key_only_by_name(tmp_pat
     env = env_of(cmd)
     assert {"JUDGE_URL=http://judge.example/v1", "JUDGE_MODEL=gpt-4", "JUDGE_QPS=2.0", "JUDGE=api"} <= set(env)
     assert "JUDGE_API_KEY" in env and "sk-SENTINEL" not in " ".join(cmd)
+
+
+def test_a_model_folder_outside_the_checkout_is_mounted_read_only_at_its_own_path(tmp_path):
+    s = settings_for(tmp_path)
+    mine = tmp_path / "my-model"
+    mine.mkdir()
+    (mine / "config.json").write_text("{}")
+    (tmp_path / "not-a-model").mkdir()
+    argv = ["python", "-m", "artifact", "pull", str(mine) + "/", str(tmp_path / "not-a-model")]
+    cmd = container.run_command(s, argv, "img", container.Host(1000, 1000, tty=False))
+    assert f"type=bind,src={mine},dst={mine},readonly" in cmd
+    assert cmd[-2:] == [str(mine), str(tmp_path / "not-a-model")]  # the path the container sees; the other left alone
+    assert sum(a.startswith(f"type=bind,src={tmp_path / 'not-a-model'}") for a in cmd) == 0
