@@ -39,6 +39,10 @@ def env(monkeypatch, tmp_path, hub):
 
 def test_a_hub_model_pulled_rebuilt_scored_verified_and_forgotten(hub, env, tiny_llama, capsys, tmp_path):
     commit = hub.state.add("model", REPO, files_of(tiny_llama))
+    assert main(["pull", f"hf:{REPO}", "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert f"from {REPO} @ {commit[:12]}" in plan and "model.safetensors" in plan
+    assert not (tmp_path / "store" / NAME).exists() and not (tmp_path / "recipes" / "models").exists()
     assert main(["pull", f"hf:{REPO}"]) == 0
     out = capsys.readouterr().out
     assert f"use it as MODEL={NAME}" in out and "conversation template tokenizer (its tokenizer's own" in out
