@@ -19,6 +19,23 @@ REPO = "tester/Tiny-Chat"
 NAME = "tester--tiny-chat"
 
 
+MY_TABLE = """title = "Mine: dense and GPTQ 4-bit"
+paper = "not in the paper"
+kind = "scores"
+labels = ["Model"]
+columns = ["MMLU", "Fairness"]
+compare_to = "dense"
+
+[[rows]]
+labels = ["dense"]
+models = ["{dense}"]
+
+[[rows]]
+labels = ["gptq 4-bit"]
+models = ["{gptq}"]
+"""
+
+
 def files_of(folder) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
@@ -87,6 +104,10 @@ def test_a_hub_model_pulled_rebuilt_scored_verified_and_forgotten(hub, env, tiny
     mmlu = next(c for c in changes if c["dimension"] == "mmlu")
     assert len(mmlu["paper"]) == 5 and mmlu["ci95"][0] <= mmlu["change"] <= mmlu["ci95"][1]  # paired, same items
     assert (tmp_path / "res" / "figures" / f"compare-{gptq}.png").stat().st_size > 10_000
+    (tmp_path / "recipes" / "mine.toml").write_text(MY_TABLE.format(dense=NAME, gptq=gptq))  # a table of your own
+    assert main(["table", "mine", "--source", "local-partial"]) == 0
+    cells = json.loads((tmp_path / "res" / "tables" / "mine.json").read_text())["cells"]
+    assert len(cells) == 4 and all(c["value"] is not None and c["ci95"] for c in cells)
 
     assert main(["push", gptq, "--repo", "tester/tiny-gptq"]) == 0  # the trust card, then read back by a pull
     card = hub.state.files("model", "tester/tiny-gptq", "main")["README.md"].decode()
