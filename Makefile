@@ -128,7 +128,7 @@ check-record: $(NEEDS) ## rerun make check's scoring on a CPU and record its num
 test: $(NEEDS) ## run the test suite (GPU-only tests skip without a GPU; the slow ones are make test-slow)
 	$(IN) $(PYX) -m pytest -q -m "not slow"
 
-test-fast: $(NEEDS) ## the quick loop (about 2 minutes here): every test that runs no model and no Docker engine, then make lint
+test-fast: $(NEEDS) ## the quick loop (about 4 minutes here): every test that runs no model and no Docker engine, then make lint
 	$(IN) $(PYX) -m pytest -q -x -m "not slow and not model and not engine"
 	@$(MAKE) --no-print-directory lint MODE=$(MODE)
 
