@@ -16,7 +16,7 @@ from . import acquire
 from .base import catalog, guard, prompts, store
 from .base.catalog import ModelSpec, registry, user
 from .base.catalog.methods import METHODS
-from .base.errors import BadInputError, BusyError
+from .base.errors import BadInputError, BusyError, NotInStoreError
 from .base.provenance import now_utc
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ def rebuild_spec(base_id: str, method: str, settings, overrides: dict, bring: bo
     if method not in METHODS:
         raise BadInputError(f"METHOD={method} is not a compression method; use one of {', '.join(METHODS)}")
     base = take(base_id, settings, bring=bring)
+    if base.source and base.base.arch is None:  # a Hub model not pulled yet: its config.json is not here
+        raise NotInStoreError(base.source, settings.store, what="the base model ")
     if base.method != "none" or base.base.loader == "api":
         raise BadInputError(f"BASE={base_id} is a {base.method} model; compression starts from a dense model")
     m = METHODS[method]

@@ -195,6 +195,8 @@ def test_bad_references_and_revisions(hub, env, capsys, tiny_llama, tmp_path, mo
              (["eval", f"hf:{REPO}", "--perspective", "mmlu"], f"make pull MODEL=hf:{REPO}`"),
              (["pull", f"hf:{REPO}", "--template", "chatml"], "is not a conversation template"),
              (["rebuild", "--base", f"hf:{REPO}"], "give BASE= and METHOD= together"),
+             (["rebuild", "--base", f"hf:{REPO}", "--method", "magnitude", "--dry-run"],
+              f"the base model hf:{REPO} is not in the store"),
              (["rebuild", "--base", str(tiny_llama), "--method", "gptq", "--pattern", "2:4", "--dry-run"],
               "PATTERN= does not apply to gptq"),
              (["rebuild", "--base", str(tiny_llama), "--method", "fp8", "--dry-run"], "METHOD=fp8 is not"),
