@@ -77,7 +77,7 @@ def ensure_base(spec: ModelSpec, settings: Settings) -> None:
     """Before a rebuild: an embedded base is converted from its wheel, a local folder imported; a Hub base must have
     been pulled."""
     base = catalog.base_of(spec)
-    if base.base.embedded or (base.source or "").startswith("folder:"):
+    if base.base.embedded or base.local_folder:
         acquire.ensure(base, settings)
 
 

@@ -54,7 +54,7 @@ def take(model_id: str, settings, template: str | None = None, bring: bool = Tru
         return spec
     if template:
         remember(spec, template)
-    if bring and spec.source.startswith("folder:"):
+    if bring and spec.local_folder:
         acquire.ensure(spec, settings)
     return catalog.get(spec.source if registry.model_file(spec.name) is None else spec.name)
 

@@ -19,7 +19,7 @@ def ensure(spec: ModelSpec, settings: Settings) -> Path:
     """The store folder of a dense model this layer can provide without being asked: the embedded model is
     converted from its wheel (once); a local folder (MODEL=<path>) is imported (again when it changed); any other
     model must already be in the store."""
-    if spec.source and spec.source.startswith("folder:"):
+    if spec.local_folder:
         from .local import ensure as import_folder
         return import_folder(spec, settings)
     if spec.base.embedded and spec.method == "none":

@@ -21,7 +21,7 @@ from ..base.provenance import code_commit, now_utc
 logger = logging.getLogger(__name__)
 
 
-def _files(path: Path) -> list[str]:
+def files(path: Path) -> list[str]:
     from .pull import wanted
     rel = [str(p.relative_to(path)) for p in sorted(path.rglob("*")) if p.is_file()
            and not any(part.startswith(".") for part in p.relative_to(path).parts)]
@@ -30,19 +30,15 @@ def _files(path: Path) -> list[str]:
 
 def fingerprint(path: Path) -> dict[str, list[int]]:
     out = {}
-    for rel in _files(path):
+    for rel in files(path):
         st = (path / rel).stat()
         out[rel] = [st.st_size, st.st_mtime_ns]
     return out
 
 
-def source_of(spec: ModelSpec) -> Path:
-    return Path(spec.source.removeprefix("folder:"))
-
-
 def ensure(spec: ModelSpec, settings) -> Path:
     """The store folder of a local model, imported (again) when missing, changed since, or damaged."""
-    src = source_of(spec)
+    src = spec.local_folder
     final = store.folder(settings.store, spec.name)
     have = store.read_recipe(final) or {}
     if not src.is_dir():
@@ -58,24 +54,23 @@ def ensure(spec: ModelSpec, settings) -> Path:
 
 def _import(spec: ModelSpec, src: Path, settings, final: Path, have: dict) -> Path:
     found = facts.read(src, str(src))  # refuses a folder this artifact cannot take, before anything is copied
-    files = _files(src)
-    if not any(f.endswith((".safetensors", ".bin")) for f in files):
+    before = fingerprint(src)
+    if not any(f.endswith((".safetensors", ".bin")) for f in before):
         raise BadInputError(f"{src} holds no weights (*.safetensors or *.bin); point MODEL= at a complete model "
                             "folder")
     if have.get("kind") == "imported":
         logger.info(f"{spec.name}: {src} changed since it was imported ({have.get('made', '?')}); importing it again")
     started = time.time()
-    size = sum((src / f).stat().st_size for f in files)
-    logger.info(f"{spec.name}: copying {len(files)} files ({size / 1e9:.2f} GB) from {src} into the store")
+    size = sum(st_size for st_size, _ in before.values())
+    logger.info(f"{spec.name}: copying {len(before)} files ({size / 1e9:.2f} GB) from {src} into the store")
     with store.staging(settings.store, spec.name) as tmp:
-        for rel in files:
+        for rel in before:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, tmp / rel)
-        stamp = fingerprint(src)
-        if stamp != {rel: [(tmp / rel).stat().st_size, stamp[rel][1]] for rel in files}:
+        if fingerprint(src) != before:
             raise BadInputError(f"{src} changed while it was being copied; run the command again when it is complete")
         measured = facts.measure_sparsity(tmp) if found.method == "none" else {}
-        identity = {"kind": "imported", "model": spec.id, "source": str(src), "fingerprint": stamp}
+        identity = {"kind": "imported", "model": spec.id, "source": str(src), "fingerprint": before}
         recipe = {**identity, "name": spec.name, "recipe_key": store.recipe_key(identity), "measured": measured,
                   "code_commit": code_commit(), "made": now_utc(), "wall_time_s": round(time.time() - started, 1)}
         store.commit(tmp, final, recipe)

@@ -286,21 +286,22 @@ def tidy(store: Path, name: str) -> None:
 VERIFIED = ".verified.json"  # {name: when `make verify` last found it intact}
 
 
-def last_verified(store: Path, name: str) -> str | None:
+def _verified(store: Path) -> dict:
+    """The record of when each model last passed `make verify` ({} when there is none or it is unreadable)."""
     try:
         data = json.loads((store / VERIFIED).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return data.get(name) if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def last_verified(store: Path, name: str) -> str | None:
+    return _verified(store).get(name)
 
 
 def mark_verified(store: Path, name: str, when: str | None) -> None:
     """Record (or, with None, drop) when a model last passed `make verify`."""
-    try:
-        data = json.loads((store / VERIFIED).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    data = data if isinstance(data, dict) else {}
+    data = _verified(store)
     if when is None and name not in data:
         return
     data.pop(name, None) if when is None else data.__setitem__(name, when)

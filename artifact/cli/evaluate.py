@@ -202,9 +202,8 @@ def cmd_rescore(args, settings) -> int:
     from ..base import catalog
     from ..evaluate import rescore
 
-    model = args.model
-    if model and (model.startswith(("hf:", "folder:", ".", "/", "~")) or catalog.load().find(model) is not None):
-        model = catalog.get(model).name  # results live under the store name (hf:org/name -> org--name)
+    spec = catalog.load().find(args.model) if args.model else None
+    model = spec.name if spec else args.model  # results live under the store name (hf:org/name -> org--name)
     done = rescore.rescore(settings, model, args.bootstrap, args.data)
     changed = [d for d in done if not d["rescored"]["same_score"]]
     print(f"rescored {len(done)} result(s) from their stored replies; {len(changed)} score(s) changed"

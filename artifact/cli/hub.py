@@ -20,7 +20,7 @@ def cmd_pull(args, settings) -> int:
     from ..acquire import pull
 
     spec = yours.take(args.model, settings, args.template, bring=False)
-    if spec.source and spec.source.startswith("folder:"):
+    if spec.local_folder:
         return _take_folder(spec, settings, args.dry_run)
     if args.repo:
         fetch.check_repo_id(args.repo)
@@ -52,9 +52,9 @@ def _yours_saved(spec, settings) -> None:
 def _take_folder(spec, settings, dry_run: bool) -> int:
     from .. import acquire
     from ..acquire import local
-    src = local.source_of(spec)
+    src = spec.local_folder
     if dry_run:
-        files = local._files(src)
+        files = local.files(src)
         size = sum((src / f).stat().st_size for f in files)
         _print_plan(f"import {spec.name}", [("source", str(src)), ("files", f"{len(files)}, {size / 1e9:.2f} GB"),
                                             ("destination", str(store.folder(settings.store, spec.name))),

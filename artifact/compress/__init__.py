@@ -20,7 +20,7 @@ from pathlib import Path
 from ..base import catalog, ledger, store
 from ..base.catalog.methods import METHODS
 from ..base.catalog import ModelSpec
-from ..base.catalog.registry import YOURS
+from ..base.catalog.spec import YOURS
 from ..base.errors import ArtifactError, ChecksumMismatchError
 from ..base.provenance import code_commit, library_versions, now_utc
 from ..base.settings import Settings, pick_device

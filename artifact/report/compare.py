@@ -65,8 +65,7 @@ def similar(spec: ModelSpec) -> list[ModelSpec]:
     paper = catalog.paper()
     if spec.method == "none":
         return [s for s in paper if s.method == "none" and s.base.size == "13b"]
-    same = [s for s in paper if s.method == spec.method and s.rate == spec.rate and s.base.size == "13b"]
-    return same
+    return [s for s in paper if s.method == spec.method and s.rate == spec.rate and s.base.size == "13b"]
 
 
 def resolve_against(text: str | None, spec: ModelSpec, recipes) -> list[ModelSpec]:
@@ -125,8 +124,8 @@ def compare(yours: ModelSpec, base: ModelSpec | None, against: list[ModelSpec], 
             a, b = mine.values.get(d.key), base_row.values.get(d.key)
             diff = None if a is None or b is None else a.value - b.value
             reps = paired(a, b)
-            paper = [(s.name, published.lookup(s, d).value - published.lookup(dense, d).value) for s, dense in pairs
-                     if published.lookup(s, d) is not None and published.lookup(dense, d) is not None]
+            paper = [(s.name, v.value - w.value) for s, dense in pairs
+                     if (v := published.lookup(s, d)) is not None and (w := published.lookup(dense, d)) is not None]
             changes.append(Change(d, diff, ci95(reps) if reps else None, paper))
     return Comparison(yours, base, rows, changes, against)
 

@@ -96,7 +96,6 @@ class LocalScores:
         self.values: dict[tuple[str, str], Value] = {}
         self.parts: dict[tuple[str, str], dict[str, Value]] = {}  # per-scenario values (breakdown recipes)
         self.partial: list[str] = []  # score files left out because they are partial
-        self.unknown: list[str] = []  # score files of a model neither the catalog nor your model files know
         for record in read_scores(results):  # the results contract: every record checked on reading
             path = record.path
             if record.score is None or (record.partial and not partial_ok and not record.sampled):
@@ -108,7 +107,6 @@ class LocalScores:
                 raise FileFormatError(path, None, f"dimension {record.dimension!r} is not one of "
                                                   f"{', '.join(BY_KEY)}")
             if spec is None:  # your model whose model file is gone: its scores cannot name a model, and are left out
-                self.unknown.append(rel(path))
                 continue
             key, value, origin = (spec.id, dim.key), record.score, record.origin()
             interval = {"ci95": record.ci95, "items": record.items, "replicates": record.replicates}

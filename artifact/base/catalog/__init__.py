@@ -16,12 +16,9 @@ from .spec import METHODS, PRUNING, Base, Calibration, ModelSpec
 from .table import BASES, FAMILIES, Family
 
 
-def _seqlen(fam: Family, base: Base, dataset: str) -> int | None:
-    """Tokens per calibration sequence: llm-awq cuts pile-val into 512-token blocks; locuslab/wanda takes C4
-    windows of the model's full context; comp-trust's gptq.py keeps each Alpaca record whole."""
-    if fam.seqlen is not None:
-        return fam.seqlen
-    return {"pile-val": 512, "c4": base.arch.max_positions if base.arch else None}.get(dataset)
+def _seqlen(fam: Family, base: Base) -> int | None:
+    """Tokens per calibration sequence: the family's own, else the method's (`Method.seqlen`)."""
+    return fam.seqlen if fam.seqlen is not None else METHOD_FACTS[fam.method].seqlen(base.arch)
 
 
 def _dense(base: Base) -> ModelSpec:
@@ -48,7 +45,7 @@ def _expand(fam: Family) -> list[ModelSpec]:
         if fam.calib:
             dataset, template = fam.calib
             drawn_with = seed if fam.seeded else METHOD_FACTS[fam.method].default_seed
-            calibration = Calibration(dataset, samples, drawn_with, template, _seqlen(fam, base, dataset))
+            calibration = Calibration(dataset, samples, drawn_with, template, _seqlen(fam, base))
         quant = isinstance(rate, int)
         loader = fam.loader or ("gptq" if fam.method == "gptq" else "hf")
         out.append(ModelSpec(

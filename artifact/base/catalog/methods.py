@@ -47,6 +47,12 @@ class Method:
     def calibrated(self) -> bool:
         return self.sampler is not None
 
+    def seqlen(self, arch) -> int | None:
+        """Tokens per calibration sequence, as the method's own tool cuts them: llm-awq's 512-token blocks of
+        pile-val, locuslab/wanda's windows of the model's full context (C4), comp-trust's gptq.py keeps each Alpaca
+        record whole (None)."""
+        return {"blocks": 512, "windows": arch.max_positions if arch else None}.get(self.sampler)
+
     def evaluation(self) -> str:
         parts = [f"{task} ({cite})" for task, cite in self.evaluated_on]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]

@@ -6,17 +6,14 @@ The CLI calls `use(settings)` once; from then on `catalog.get` and `catalog.load
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from .. import store
 from ..errors import BadInputError, FileFormatError
 from . import facts as facts_mod
 from . import user
 from .methods import METHODS
-from .spec import Base, Calibration, ModelSpec
-
-FAMILY = "your model"
-YOURS = "yours/"  # the id prefix of a model built from your model file (its name follows)
+from .spec import FAMILY, YOURS, Base, Calibration, ModelSpec
 _active: dict = {}  # {"recipes": Path, "store": Path} once use() is called
 
 
@@ -35,12 +32,9 @@ def active() -> bool:
 
 
 def _stored(name: str) -> tuple[Path, dict | None]:
-    where = _active["store"] / name
-    try:
-        recipe = json.loads((where / "recipe.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        recipe = None
-    return where, recipe if isinstance(recipe, dict) else None
+    """(its store folder, its recipe); None for no model there or a damaged recipe."""
+    where = store.folder(_active["store"], name)
+    return where, store.read_recipe(where) or None
 
 
 def _size(arch) -> str:
@@ -90,7 +84,7 @@ def compressed_spec(mf: user.ModelFile, lookup) -> ModelSpec:
                                   'add calibration = "..." (make rebuild BASE=... METHOD=... writes the paper\'s)')
         cal = Calibration(comp["calibration"], comp.get("samples", 128), comp.get("seed"),
                           base.chat_template if method == "gptq" else None,  # GPTQ renders its records as chats
-                          comp.get("seqlen") or _seqlen(METHODS[method].sampler, base.base.arch))
+                          comp.get("seqlen") or METHODS[method].seqlen(base.base.arch))
     pattern = None if quant else comp.get("pattern")
     sparsity = None if quant else round(1 - int(pattern.split(":")[0]) / int(pattern.split(":")[1]), 4) \
         if pattern and ":" in pattern and all(x.isdigit() for x in pattern.split(":")) else comp.get("sparsity")
@@ -122,7 +116,7 @@ def _signature() -> tuple:
     files = sorted(where.glob("*.toml")) if where.is_dir() else []
     stamps = []
     for p in files:
-        rec = _active["store"] / p.stem / "recipe.json"
+        rec = store.folder(_active["store"], p.stem) / store.RECIPE
         stamps.append((p.name, p.stat().st_mtime_ns, rec.stat().st_mtime_ns if rec.exists() else 0))
     return tuple(stamps)
 

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from .methods import PRUNING, QUANTIZATION
 
 METHODS = ("none", *QUANTIZATION, *PRUNING)  # "none": a dense model; the rest are catalog/methods.py's
 
+
+FAMILY = "your model"  # the family of a model outside the paper's catalog (catalog/registry.py)
+YOURS = "yours/"  # the id prefix of a model built from your model file (its name follows)
+FOLDER = "folder:"  # the source prefix of a local model folder (the Hub's is "hf:")
 
 CPU_OK_PARAMS = 2e9  # above this many parameters a model needs a GPU (SmolLM2's 135M and the tiny tests run on a CPU)
 
@@ -107,7 +112,12 @@ class ModelSpec:
     @property
     def yours(self) -> bool:
         """A model outside the paper's catalog (a reference, a folder, or one built from them by its model file)."""
-        return self.source is not None or self.base.family == "your model" or self.id.startswith("yours/")
+        return self.source is not None or self.base.family == FAMILY or self.id.startswith(YOURS)
+
+    @property
+    def local_folder(self) -> Path | None:
+        """The folder a model you named by its path comes from; None for any other model."""
+        return Path(self.source.removeprefix(FOLDER)) if (self.source or "").startswith(FOLDER) else None
 
     @property
     def rate(self) -> str:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInputError, FileFormatError
+from .spec import FOLDER
 
 MODELS_DIR = "models"
 HUB_PREFIX = "hf:"
-FOLDER_PREFIX = "folder:"
+FOLDER_PREFIX = FOLDER
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,95}$")
 REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
