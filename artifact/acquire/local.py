@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -63,10 +64,14 @@ def _import(spec: ModelSpec, src: Path, settings, final: Path, have: dict) -> Pa
     started = time.time()
     size = sum(st_size for st_size, _ in before.values())
     logger.info(f"{spec.name}: copying {len(before)} files ({size / 1e9:.2f} GB) from {src} into the store")
-    with store.staging(settings.store, spec.name) as tmp:
-        for rel in before:
+    from tqdm import tqdm
+    with store.staging(settings.store, spec.name) as tmp, \
+            tqdm(total=size, unit="B", unit_scale=True, desc=f"import {spec.name}",
+                 mininterval=0.1 if sys.stderr.isatty() else 30) as bar:  # a log file gets a line every 30 s
+        for rel, (st_size, _) in before.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, tmp / rel)
+            bar.update(st_size)
         if fingerprint(src) != before:
             raise BadInputError(f"{src} changed while it was being copied; run the command again when it is complete")
         measured = facts.measure_sparsity(tmp) if found.method == "none" else {}
